@@ -1,0 +1,43 @@
+# make run   fresh clone -> venv, install, migrate, demo data, serve at http://127.0.0.1:5000
+# make test  the whole suite, on SQLite and then on PostgreSQL
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app registry
+PG_TEST_URL ?= postgresql+psycopg://registry:registry@127.0.0.1:5432/registry_test
+PYTEST_ARGS ?=
+DEMO_COUNT ?= 5000
+
+.PHONY: run setup system-deps migrate demo serve test test-sqlite test-pg clean-demo
+
+run: demo
+	@echo "演示账户与初始密码见 instance/demo-accounts.txt"
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+setup: system-deps $(VENV)/.installed
+
+system-deps:
+	@scripts/install-system-deps.sh
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	touch $@
+
+migrate: setup
+	$(FLASK) db upgrade
+	$(FLASK) registry seed-reference
+
+demo: migrate
+	$(FLASK) registry seed-demo --if-empty --count $(DEMO_COUNT)
+	$(FLASK) registry seed-demo-users
+
+test: test-sqlite test-pg
+
+test-sqlite: setup
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-pg: setup
+	scripts/pg-setup.sh registry_test
+	REGISTRY_TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -q $(PYTEST_ARGS)

@@ -1,0 +1,101 @@
+"""设备更新台账 — the Equipment Renewal Registry."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application; `config` overrides settings read from REGISTRY_* variables."""
+    app = Flask(__name__, instance_relative_config=True,
+                template_folder="../templates", static_folder="static")
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    from registry.config import load_config
+    app.config.update(load_config(app.instance_path, config))
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_security(app)
+    register_template_helpers(app)
+    from registry.errors import register_error_handlers
+    register_error_handlers(app)
+    from registry.cli import register_commands
+    register_commands(app)
+    return app
+
+
+def _instance_secret(instance_path: str) -> str:
+    """Return a per-installation random key kept in the instance folder (never a default)."""
+    import secrets
+    path = os.path.join(instance_path, "secret_key")
+    if not os.path.exists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    with open(path) as fh:
+        return fh.read().strip()
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the unbound extensions to this app."""
+    from registry import models  # noqa: F401  (registers every table on the metadata)
+    from registry.extensions import babel, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"),
+                     render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app)
+    login_manager.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        _configure_sqlite(app)
+
+
+def _configure_sqlite(app: Flask) -> None:
+    from sqlalchemy import event
+    from registry.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record):
+        # SQLite ignores foreign keys unless asked, and WAL lets readers work during a write.
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    """Attach every domain's views and API."""
+    from registry.accounts.views import bp as accounts_bp
+    from registry.main.views import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(accounts_bp)
+
+
+def register_security(app: Flask) -> None:
+    """Require login everywhere except the public endpoints, and set security headers."""
+    from registry.accounts.security import init_security
+    init_security(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Expose enum labels and formatting helpers to templates."""
+    from registry import enums
+
+    @app.context_processor
+    def _inject():
+        return {"enums": enums}
+
+    @app.template_filter("label")
+    def _label(value):
+        return getattr(value, "label", value if value is not None else "")

@@ -1,0 +1,23 @@
+"""Which assets a user may see: the one place department scoping is decided."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from registry.assets.models import Asset
+from registry.enums import Role
+
+# Roles that read every department's assets.
+CITYWIDE_ROLES = {Role.TASKFORCE}
+# Roles that see no business data at all (separation of duties).
+NO_DATA_ROLES = {Role.SYSADMIN, Role.SECADMIN, Role.AUDITOR}
+
+
+def asset_scope(user):
+    """Return a SQL condition limiting assets to those `user` may read."""
+    if user is None or not getattr(user, "is_authenticated", False) or user.role in NO_DATA_ROLES:
+        return sa.false()
+    if user.role in CITYWIDE_ROLES:
+        return sa.true()
+    if user.department_id is None:
+        return sa.false()
+    return Asset.department_id == user.department_id

@@ -1,0 +1,1 @@
+"""The equipment inventory: assets, their category details and history."""

@@ -1,0 +1,246 @@
+"""Every enumeration the registry stores, each value with its Chinese label.
+
+The database stores the English value; the interface, Excel and PDFs show the
+label. This module is the one place a label is written.
+"""
+from __future__ import annotations
+
+import enum
+
+
+class LabeledEnum(str, enum.Enum):
+    """A string enum whose members carry a Chinese label."""
+
+    label: str
+
+    def __new__(cls, value: str, label: str):
+        obj = str.__new__(cls, value)
+        obj._value_ = value
+        obj.label = label
+        return obj
+
+    @classmethod
+    def choices(cls) -> list[tuple[str, str]]:
+        """Return (value, label) pairs in declaration order."""
+        return [(m.value, m.label) for m in cls]
+
+    @classmethod
+    def from_label(cls, label: str):
+        """Return the member whose label (or value) is `label`, or raise KeyError."""
+        text = str(label).strip()
+        for m in cls:
+            if text in (m.label, m.value):
+                return m
+        raise KeyError(text)
+
+    @classmethod
+    def values(cls) -> list[str]:
+        """Return the stored values."""
+        return [m.value for m in cls]
+
+    @classmethod
+    def labels(cls) -> list[str]:
+        """Return the Chinese labels."""
+        return [m.label for m in cls]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Category(LabeledEnum):
+    ELEVATOR = ("elevator", "电梯")
+    CONSTRUCTION_MACHINE = ("construction_machine", "建筑工程机械")
+    PIPE = ("pipe", "市政管道设施")
+    OFFICIAL_CAR = ("official_car", "公务用车")
+    FARM_MACHINE = ("farm_machine", "农业机械")
+    MEDICAL_DEVICE = ("medical_device", "医疗设备")
+
+
+class ConditionGrade(LabeledEnum):
+    """Five grades, best first; `rank` grows as condition worsens."""
+
+    GOOD = ("good", "好")
+    FAIRLY_GOOD = ("fairly_good", "较好")
+    FAIR = ("fair", "一般")
+    POOR = ("poor", "较差")
+    BAD = ("bad", "差")
+
+    @property
+    def rank(self) -> int:
+        return list(ConditionGrade).index(self) + 1
+
+
+class LifecycleStatus(LabeledEnum):
+    IN_USE = ("in_use", "在用")
+    IDLE = ("idle", "停用")
+    PLANNED = ("planned", "已列入更新计划")
+    NOTIFIED = ("notified", "已下达通知")
+    RENEWED = ("renewed", "已更新")
+    SCRAPPED = ("scrapped", "已报废")
+
+
+class UnitKind(LabeledEnum):
+    COMPANY = ("company", "企业")
+    COMMUNITY = ("residential_community", "住宅小区")
+    SCHOOL = ("school", "学校")
+    HOSPITAL = ("hospital", "医院")
+    TOWNSHIP_OFFICE = ("township_office", "乡镇/街道办事处")
+    GOVERNMENT = ("government", "机关事业单位")
+    COOPERATIVE = ("cooperative", "农民合作社")
+    OTHER = ("other", "其他")
+
+
+class Role(LabeledEnum):
+    SYSADMIN = ("sysadmin", "系统管理员")
+    SECADMIN = ("secadmin", "安全管理员")
+    AUDITOR = ("auditor", "审计管理员")
+    MAINTAINER = ("maintainer", "部门维护员")
+    INSPECTOR = ("inspector", "检查员")
+    TASKFORCE = ("taskforce", "工作专班")
+
+
+# --- elevator ---------------------------------------------------------------
+class ElevatorType(LabeledEnum):
+    TRACTION = ("traction", "曳引")
+    HYDRAULIC = ("hydraulic", "液压")
+    ESCALATOR = ("escalator", "自动扶梯")
+    MOVING_WALK = ("moving_walk", "自动人行道")
+
+
+class ConfigurationLevel(LabeledEnum):
+    HIGH = ("high", "高")
+    MEDIUM = ("medium", "中")
+    LOW = ("low", "低")
+
+
+class AssessmentConclusion(LabeledEnum):
+    CONTINUE = ("continue", "继续使用")
+    REPAIR = ("repair", "维修后使用")
+    RENEW = ("renew", "建议更新")
+    SCRAP = ("scrap", "建议报废")
+
+
+# --- construction machinery -----------------------------------------------
+class MachineType(LabeledEnum):
+    TOWER_CRANE = ("tower_crane", "塔式起重机")
+    CONSTRUCTION_HOIST = ("construction_hoist", "施工升降机")
+    EXCAVATOR = ("excavator", "挖掘机")
+    LOADER = ("loader", "装载机")
+    BULLDOZER = ("bulldozer", "推土机")
+    TRUCK_CRANE = ("truck_crane", "汽车起重机")
+    ROAD_ROLLER = ("road_roller", "压路机")
+    CONCRETE_PUMP = ("concrete_pump", "混凝土泵车")
+    OTHER = ("other", "其他")
+
+
+class HoistType(LabeledEnum):
+    SC = ("SC", "SC型（齿轮齿条式）")
+    SS = ("SS", "SS型（钢丝绳式）")
+
+
+class NonRoadEmissionStage(LabeledEnum):
+    PRE_STAGE_1 = ("pre1", "国一以前")
+    STAGE_1 = ("stage1", "国一")
+    STAGE_2 = ("stage2", "国二")
+    STAGE_3 = ("stage3", "国三")
+    STAGE_4 = ("stage4", "国四")
+    ELECTRIC = ("electric", "电动")
+
+
+class WearGrade(LabeledEnum):
+    LIGHT = ("light", "轻微")
+    MODERATE = ("moderate", "中等")
+    SEVERE = ("severe", "严重")
+
+
+# --- pipes --------------------------------------------------------------------
+class PipeNetwork(LabeledEnum):
+    GAS = ("gas", "燃气")
+    WATER = ("water", "供水")
+    DRAINAGE = ("drainage", "排水")
+    HEATING = ("heating", "供热")
+
+
+class PipeFacilityType(LabeledEnum):
+    PIPE = ("pipe", "管段")
+    SECONDARY_WATER = ("secondary_water_supply", "二次供水设施")
+    STATION = ("station", "场站设施")
+
+
+class PipeMaterial(LabeledEnum):
+    GREY_CAST_IRON = ("grey_cast_iron", "灰口铸铁")
+    DUCTILE_IRON = ("ductile_iron", "球墨铸铁")
+    STEEL = ("steel", "钢")
+    PE = ("pe", "PE")
+    PVC = ("pvc", "PVC")
+    CEMENT = ("cement", "水泥")
+    ASBESTOS = ("asbestos", "石棉")
+    CONCRETE = ("concrete", "混凝土")
+    FLAT_JOINT_CONCRETE = ("flat_joint_concrete", "平口混凝土")
+    OTHER = ("other", "其他")
+
+
+class HazardAssessment(LabeledEnum):
+    NONE = ("none", "无隐患")
+    CONTROLLABLE = ("controllable", "隐患可控")
+    UNCONTROLLABLE = ("uncontrollable", "隐患不可控")
+
+
+# --- official cars ----------------------------------------------------------
+class CarUseClass(LabeledEnum):
+    GENERAL = ("general", "一般公务用车")
+    LAW_ENFORCEMENT = ("law_enforcement", "执法执勤用车")
+    SPECIAL_TECHNICAL = ("special_technical", "特种专业技术用车")
+
+
+class VehicleType(LabeledEnum):
+    SEDAN = ("sedan", "轿车")
+    SUV = ("suv", "越野车/SUV")
+    MPV = ("mpv", "多用途乘用车")
+    MINIBUS = ("minibus", "小型客车")
+    MEDIUM_BUS = ("medium_bus", "中型客车")
+    PICKUP = ("pickup", "皮卡")
+    SPECIAL = ("special", "专用车")
+
+
+class EnergyType(LabeledEnum):
+    FUEL = ("fuel", "燃油")
+    BEV = ("bev", "纯电")
+    PHEV = ("phev", "插电混动")
+    HEV = ("hev", "油电混动")
+    GAS = ("gas", "燃气")
+
+
+class EmissionStandard(LabeledEnum):
+    GUO3 = ("guo3", "国三")
+    GUO4 = ("guo4", "国四")
+    GUO5 = ("guo5", "国五")
+    GUO6A = ("guo6a", "国六a")
+    GUO6B = ("guo6b", "国六b")
+    NONE = ("none", "无（纯电）")
+
+
+# --- farm machinery ---------------------------------------------------------
+class FarmMachineType(LabeledEnum):
+    TRACTOR_LARGE = ("tractor_large", "大型轮式拖拉机")
+    TRACTOR_MEDIUM = ("tractor_medium", "中型轮式拖拉机")
+    TRACTOR_SMALL = ("tractor_small", "小型拖拉机")
+    TRACTOR_CRAWLER = ("tractor_crawler", "履带拖拉机")
+    COMBINE_HARVESTER = ("combine_harvester", "自走式联合收割机")
+    CORN_HARVESTER = ("corn_harvester", "悬挂式玉米收获机")
+    SEEDER = ("seeder", "播种机")
+    SPRAYER = ("sprayer", "植保机械")
+    OTHER = ("other", "其他")
+
+
+# --- medical devices --------------------------------------------------------
+class DeviceClass(LabeledEnum):
+    CLASS_I = ("I", "第一类")
+    CLASS_II = ("II", "第二类")
+    CLASS_III = ("III", "第三类")
+
+
+ALL_ENUMS: tuple[type[LabeledEnum], ...] = tuple(
+    obj for obj in list(globals().values())
+    if isinstance(obj, type) and issubclass(obj, LabeledEnum) and obj is not LabeledEnum
+)

@@ -1,0 +1,87 @@
+"""Domain errors and the one place they become HTTP answers."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+
+class DomainError(Exception):
+    """Base of the registry's own errors; `status` is the HTTP answer."""
+
+    status = 400
+    title = "请求有误"
+
+    def __init__(self, message: str, errors: dict | list | None = None):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or {}
+
+
+class ValidationFailed(DomainError):
+    """Input did not validate; `errors` maps field (or row) to Chinese messages."""
+
+    status = 422
+    title = "数据校验未通过"
+
+
+class NotFound(DomainError):
+    status = 404
+    title = "未找到"
+
+
+class PermissionDenied(DomainError):
+    status = 403
+    title = "无权访问"
+
+
+class Conflict(DomainError):
+    """A stale version or a state that forbids the action."""
+
+    status = 409
+    title = "数据冲突"
+
+
+HTTP_TITLES = {
+    400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "页面不存在", 405: "不支持的请求方法",
+    409: "数据冲突", 412: "数据已被他人修改", 413: "上传内容过大", 415: "不支持的文件类型",
+    422: "数据校验未通过", 429: "请求过于频繁，请稍后再试", 500: "服务器内部错误",
+}
+
+
+def wants_json() -> bool:
+    """Tell whether the current request should get a JSON error."""
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _respond(status: int, message: str, errors=None):
+    title = HTTP_TITLES.get(status, "错误")
+    if wants_json():
+        body = {"code": status, "status": title, "message": message}
+        if errors:
+            body["errors"] = errors
+        return jsonify(body), status
+    return render_template("error.html", status=status, title=title, message=message, errors=errors), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Map domain errors and HTTP exceptions to Chinese HTML or JSON answers."""
+
+    @app.errorhandler(DomainError)
+    def _domain(err: DomainError):
+        return _respond(err.status, err.message, err.errors)
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException):
+        errors = None
+        data = getattr(err, "data", None)  # flask-smorest / webargs validation details
+        if isinstance(data, dict) and "messages" in data:
+            errors = data["messages"]
+        message = HTTP_TITLES.get(err.code or 500, err.name)
+        if err.code == 400 and getattr(err, "description", None) and "CSRF" in str(err.description):
+            message = "表单已过期或缺少安全令牌（CSRF），请刷新页面后重试"
+        return _respond(err.code or 500, message, errors)
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):
+        app.logger.exception("unhandled error")
+        return _respond(500, "服务器内部错误，请联系管理员")

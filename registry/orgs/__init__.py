@@ -1,0 +1,1 @@
+"""Organisational units: responsible departments and owner/user units."""

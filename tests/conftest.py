@@ -1,0 +1,117 @@
+"""Shared fixtures. The suite runs on SQLite by default and on PostgreSQL when
+REGISTRY_TEST_DATABASE_URL points at one (`make test` runs both)."""
+from __future__ import annotations
+
+import os
+
+import pytest
+import sqlalchemy as sa
+
+from registry import create_app
+from registry.extensions import db
+from tests import factories
+
+TEST_PASSWORD = factories.TEST_PASSWORD
+
+
+def _database_url(tmp_path_factory) -> str:
+    url = os.environ.get("REGISTRY_TEST_DATABASE_URL")
+    if url:
+        return url
+    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "registry-test.db")
+
+
+def _reset_schema(app) -> None:
+    """Drop everything and rebuild the schema through the migrations."""
+    from flask_migrate import upgrade
+    with app.app_context():
+        engine = db.engine
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+                conn.execute(sa.text("CREATE SCHEMA public"))
+            else:
+                meta = sa.MetaData()
+                meta.reflect(conn)
+                conn.execute(sa.text("PRAGMA foreign_keys=OFF"))
+                for table in reversed(meta.sorted_tables):
+                    conn.execute(sa.text(f'DROP TABLE IF EXISTS "{table.name}"'))
+                conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+        upgrade()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    """The database the whole session runs against."""
+    return _database_url(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def _schema_app(database_url, tmp_path_factory):
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret",
+                      "RATELIMIT_ENABLED": False})
+    _reset_schema(app)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def clean_tables(app) -> None:
+    """Empty every business table between tests (the schema stays)."""
+    with app.app_context():
+        db.session.remove()
+        engine = db.engine
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            else:
+                for t in tables:
+                    conn.execute(sa.text(f'DELETE FROM "{t}"'))
+
+
+@pytest.fixture
+def app(_schema_app, database_url, tmp_path):
+    """A fresh application on an empty (migrated) database, with reference data loaded."""
+    clean_tables(_schema_app)
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret",
+                      "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
+    with app.app_context():
+        from registry.orgs.reference import ensure_reference_data
+        ensure_reference_data()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A test client for `app`."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner for `app`."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context, for tests that call services directly."""
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def login(client, app):
+    """Log `client` in as a new user of the given role; return the user's id."""
+    def _login(role: str = "maintainer", department: str | None = "zjj", username: str | None = None):
+        with app.app_context():
+            user = factories.make_user(role=role, department=department, username=username)
+            user_id, name = user.id, user.username
+        resp = client.post("/login", data={"username": name, "password": TEST_PASSWORD})
+        assert resp.status_code == 302, resp.get_data(as_text=True)
+        return user_id
+    return _login

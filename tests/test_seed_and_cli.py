@@ -1,0 +1,101 @@
+"""The demo seed and the account-creation command."""
+from __future__ import annotations
+
+import hashlib
+
+import sqlalchemy as sa
+
+from registry.accounts.models import User
+from registry.accounts.passwords import verify_password
+from registry.assets.models import Asset
+from registry.enums import Category
+from registry.extensions import db
+
+
+def _inventory_digest() -> str:
+    rows = db.session.execute(sa.select(Asset.code, Asset.category, Asset.commissioned_on, Asset.condition_grade,
+                                        Asset.township).order_by(Asset.code)).all()
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def test_seed_demo_builds_every_category(runner, app):
+    result = runner.invoke(args=["registry", "seed-demo", "--count", "600"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        counts = dict(db.session.execute(sa.select(Asset.category, sa.func.count()).group_by(Asset.category)).all())
+        assert set(counts) == set(Category)
+        assert sum(counts.values()) == 600
+        # plausible data: some records lack the date rules need, so "cannot evaluate" has hits
+        assert db.session.scalar(sa.select(sa.func.count()).where(Asset.commissioned_on.is_(None))) >= 1
+
+
+def test_seed_demo_is_deterministic(runner, app):
+    from tests.conftest import clean_tables
+    assert runner.invoke(args=["registry", "seed-demo", "--count", "300"]).exit_code == 0
+    with app.app_context():
+        first = _inventory_digest()
+    clean_tables(app)
+    assert runner.invoke(args=["registry", "seed-demo", "--count", "300"]).exit_code == 0
+    with app.app_context():
+        assert _inventory_digest() == first
+
+
+def test_seed_demo_refuses_a_non_empty_inventory(runner, app):
+    assert runner.invoke(args=["registry", "seed-demo", "--count", "50"]).exit_code == 0
+    result = runner.invoke(args=["registry", "seed-demo", "--count", "50"])
+    assert result.exit_code != 0
+    assert "已有设备数据" in result.output
+    assert runner.invoke(args=["registry", "seed-demo", "--count", "50", "--if-empty"]).exit_code == 0
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Asset)) == 50
+
+
+def test_no_account_exists_until_created(app):
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+
+
+def test_create_user_prints_a_generated_password_once(runner, app):
+    result = runner.invoke(args=["registry", "create-user", "admin1", "--role", "sysadmin"])
+    assert result.exit_code == 0, result.output
+    password = result.output.strip().splitlines()[-1].split("：", 1)[1]
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.username == "admin1"))
+        assert verify_password(user.password_hash, password)
+        assert user.must_change_password
+        assert password not in user.password_hash
+
+
+def test_create_user_reads_password_from_stdin(runner, app):
+    result = runner.invoke(args=["registry", "create-user", "insp", "--role", "inspector", "--department", "zjj",
+                                 "--password-stdin"], input="Str0ng-Passw0rd!\n")
+    assert result.exit_code == 0, result.output
+    assert "Str0ng-Passw0rd!" not in result.output
+
+
+def test_create_user_rejects_a_weak_password_in_chinese(runner, app):
+    result = runner.invoke(args=["registry", "create-user", "weak", "--role", "sysadmin", "--password-stdin"],
+                           input="123\n")
+    assert result.exit_code != 0
+    assert "密码长度至少" in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+
+
+def test_create_user_requires_department_for_bureau_roles(runner):
+    result = runner.invoke(args=["registry", "create-user", "m", "--role", "maintainer"])
+    assert result.exit_code != 0
+    assert "必须指定所属部门" in result.output
+
+
+def test_demo_users_get_random_passwords_written_once(runner, app):
+    first = runner.invoke(args=["registry", "seed-demo-users"])
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(args=["registry", "seed-demo-users"])
+    assert "已存在" in again.output
+    with app.app_context():
+        users = db.session.scalars(sa.select(User).where(User.username.like("demo-%"))).all()
+        assert {u.role.value for u in users} == {"sysadmin", "secadmin", "auditor", "maintainer", "inspector",
+                                                 "taskforce"}
+        hashes = {u.password_hash for u in users}
+        assert len(hashes) == len(users)
