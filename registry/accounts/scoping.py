@@ -21,3 +21,24 @@ def asset_scope(user):
     if user.department_id is None:
         return sa.false()
     return Asset.department_id == user.department_id
+
+
+def can_read_asset(user, asset) -> bool:
+    """Tell whether `user` may read `asset` (same rule as `asset_scope`, for one row)."""
+    if user is None or not getattr(user, "is_authenticated", False) or user.role in NO_DATA_ROLES:
+        return False
+    return user.role in CITYWIDE_ROLES or (user.department_id is not None and asset.department_id == user.department_id)
+
+
+def can_edit_asset(user, asset) -> bool:
+    """Tell whether `user` may change `asset`: a maintainer of the department responsible for its category."""
+    return (getattr(user, "is_authenticated", False) and user.role is Role.MAINTAINER
+            and user.department is not None and asset.department_id == user.department_id
+            and asset.category.value in user.department.category_values)
+
+
+def editable_categories(user) -> set[str]:
+    """Return the category values `user` may create or edit assets in."""
+    if not getattr(user, "is_authenticated", False) or user.role is not Role.MAINTAINER or user.department is None:
+        return set()
+    return user.department.category_values
