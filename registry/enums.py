@@ -99,6 +99,20 @@ class Role(LabeledEnum):
     TASKFORCE = ("taskforce", "工作专班")
 
 
+class RuleOutcome(LabeledEnum):
+    """What a rule demands; the first three are mandatory (they make notices)."""
+
+    MANDATORY_RENEWAL = ("mandatory_renewal", "强制更新")
+    PHASE_OUT = ("phase_out", "淘汰")
+    SCRAP = ("scrap", "报废")
+    SAFETY_ASSESSMENT = ("safety_assessment", "安全评估")
+    SUGGESTED_RENEWAL = ("suggested_renewal", "建议更新")
+
+    @property
+    def is_mandatory(self) -> bool:
+        return self in MANDATORY_OUTCOMES
+
+
 # --- elevator ---------------------------------------------------------------
 class ElevatorType(LabeledEnum):
     TRACTION = ("traction", "曳引")
@@ -239,6 +253,8 @@ class DeviceClass(LabeledEnum):
     CLASS_II = ("II", "第二类")
     CLASS_III = ("III", "第三类")
 
+
+MANDATORY_OUTCOMES = frozenset({RuleOutcome.MANDATORY_RENEWAL, RuleOutcome.PHASE_OUT, RuleOutcome.SCRAP})
 
 ALL_ENUMS: tuple[type[LabeledEnum], ...] = tuple(
     obj for obj in list(globals().values())

@@ -5,6 +5,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_required, login_user, logout_user
 
 from registry.accounts import services
+from registry.accounts.access import roles_required
 from registry.accounts.forms import LoginForm
 from registry.audit import services as audit
 from registry.extensions import db
@@ -37,6 +38,7 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 @login_required
+@roles_required()
 def logout():
     """Log out and invalidate every cookie issued for this session."""
     user = current_user._get_current_object()

@@ -5,6 +5,8 @@ import sqlalchemy as sa
 from flask import Blueprint, jsonify, render_template
 from flask_login import current_user
 
+from registry.accounts.access import roles_required
+
 from registry.extensions import db
 from registry.main.services import inventory_counts
 
@@ -12,6 +14,7 @@ bp = Blueprint("main", __name__)
 
 
 @bp.route("/")
+@roles_required()
 def home():
     """Show counts per category and department."""
     from registry.accounts.scoping import asset_scope
