@@ -14,6 +14,8 @@ from registry.enums import (
     LifecycleStatus, MachineType, NonRoadEmissionStage, PipeFacilityType, PipeMaterial, PipeNetwork,
     UnitKind, VehicleType, WearGrade,
 )
+from registry.bulk import bulk_insert
+from registry.db_types import utcnow
 from registry.extensions import db
 from registry.orgs.models import Department, DepartmentCategory, Unit
 from registry.orgs.reference import TOWNSHIPS, ensure_reference_data
@@ -256,7 +258,8 @@ def seed_demo(count: int = 5000, progress: Callable[[int], None] | None = None) 
     ensure_reference_data()
     rng = random.Random(SEED + 1)
     unit_rows = _units(rng, max(70, min(count // 8, 40_000)))
-    db.session.execute(sa.insert(Unit.__table__), [{**r, "kind": r["kind"].value} for r in unit_rows])
+    unit_cols = ["name", "kind", "township", "address", "contact", "phone"]
+    bulk_insert(Unit.__table__, unit_cols, [tuple(r[c] for c in unit_cols) for r in unit_rows])
     unit_ids_by_kind: dict = {}
     for uid, kind, township in db.session.execute(sa.select(Unit.id, Unit.kind, Unit.township)):
         unit_ids_by_kind.setdefault(kind, []).append((uid, township))
@@ -265,16 +268,21 @@ def seed_demo(count: int = 5000, progress: Callable[[int], None] | None = None) 
     start_id = (db.session.scalar(sa.select(sa.func.max(Asset.id))) or 0) + 1
 
     totals = {c: 0 for c in Category}
-    assets, details = [], {c: [] for c in Category}
+    asset_cols = [c.name for c in Asset.__table__.columns if c.name not in ("created_at", "updated_at",
+                                                                            "deleted_at", "deletion_reason")]
+    detail_cols = {c: [col.name for col in DETAIL_MODELS[c].__table__.columns] for c in Category}
+    now = utcnow()
+    assets: list[tuple] = []
+    details: dict[Category, list[tuple]] = {c: [] for c in Category}
     done = 0
 
     def flush():
         nonlocal done
         if assets:
-            db.session.execute(sa.insert(Asset.__table__), assets)
+            bulk_insert(Asset.__table__, asset_cols + ["created_at", "updated_at"], assets)
             for cat, rows in details.items():
                 if rows:
-                    db.session.execute(sa.insert(DETAIL_MODELS[cat].__table__), rows)
+                    bulk_insert(DETAIL_MODELS[cat].__table__, detail_cols[cat], rows)
                     rows.clear()
             done += len(assets)
             assets.clear()
@@ -282,8 +290,8 @@ def seed_demo(count: int = 5000, progress: Callable[[int], None] | None = None) 
                 progress(done)
 
     for category, base, detail in build_rows(count, unit_ids_by_kind, departments, start_id):
-        assets.append(_plain(base))
-        details[category].append(_plain(detail))
+        assets.append(tuple(base[c] for c in asset_cols) + (now, now))
+        details[category].append(tuple(detail.get(c) for c in detail_cols[category]))
         totals[category] += 1
         if len(assets) >= CHUNK:
             flush()
@@ -294,8 +302,3 @@ def seed_demo(count: int = 5000, progress: Callable[[int], None] | None = None) 
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
     db.session.commit()
     return {c.label: n for c, n in totals.items()}
-
-
-def _plain(row: dict) -> dict:
-    """Turn enum members into their stored values for a Core insert."""
-    return {k: (v.value if hasattr(v, "label") else v) for k, v in row.items()}
