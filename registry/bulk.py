@@ -19,8 +19,13 @@ def _plain(value):
     return value.value if isinstance(value, enum.Enum) else value
 
 
+_PASS_THROUGH = frozenset({str, int, float, bool, type(None)})
+
+
 def _sqlite_value(value):
     # Match what SQLAlchemy's SQLite types store, so ORM reads of bulk rows round-trip.
+    if type(value) in _PASS_THROUGH:
+        return value
     value = _plain(value)
     if isinstance(value, datetime):
         if value.tzinfo is not None:
