@@ -59,6 +59,7 @@ def authenticate(username: str, password: str, ip: str | None) -> tuple[User | N
     user = db.session.scalar(sa.select(User).where(User.username == (username or "").strip()))
     generic = "用户名或密码错误"
     if user is None:
+        verify_password(_dummy_hash(), password or "")  # same work as for a real user: no timing oracle
         audit.record("login", outcome="failure", details={"username": username, "reason": "unknown user"}, ip=ip)
         db.session.commit()
         return None, generic
@@ -88,6 +89,15 @@ def authenticate(username: str, password: str, ip: str | None) -> tuple[User | N
     audit.record("login", object_type="user", object_id=user.id, user=user, ip=ip)
     db.session.commit()
     return user, None
+
+
+_DUMMY: list[str] = []
+
+
+def _dummy_hash() -> str:
+    if not _DUMMY:
+        _DUMMY.append(hash_password(generate_password()))
+    return _DUMMY[0]
 
 
 def _aware(value: datetime | None) -> datetime | None:
