@@ -65,6 +65,8 @@ def parse_filters(args) -> AuditFilter:
         texts[key] = (args.get(key) or "").strip()
         if len(texts[key]) > 64:
             errors[label] = ["不超过 64 个字符"]
+        elif any(ord(ch) < 32 for ch in texts[key]):
+            errors[label] = ["含有不允许的控制字符"]
     outcome = (args.get("outcome") or "").strip()
     if outcome and outcome not in OUTCOMES:
         errors["结果"] = [f"「{outcome[:32]}」不是有效的结果"]
