@@ -1,7 +1,7 @@
 """User accounts."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -41,6 +41,14 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.active
+
+    @property
+    def is_locked(self) -> bool:
+        """Tell whether the account is locked out after failed logins right now."""
+        if self.locked_until is None:
+            return False
+        until = self.locked_until if self.locked_until.tzinfo else self.locked_until.replace(tzinfo=timezone.utc)
+        return until > datetime.now(timezone.utc)
 
     def get_id(self) -> str:
         """Return the session id: user id and session generation."""

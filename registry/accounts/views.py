@@ -46,7 +46,8 @@ def login():
             session.clear()
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
-    return render_template("accounts/login.html", form=form)
+    from registry.accounts.policy import current_policy
+    return render_template("accounts/login.html", form=form, policy=current_policy())
 
 
 @bp.route("/logout", methods=["POST"])
