@@ -71,7 +71,7 @@ def test_sql_metacharacters_in_every_filter(auditor, app, field):
     with app.app_context():
         count = db.session.scalar(sa.select(sa.func.count()).select_from(AuditRecord))
     for value in SQL_METACHARACTERS:
-        for path in ("/audit/", "/audit/export.xlsx"):
+        for path in ("/audit/", "/audit/export.xlsx", "/audit/export.csv"):
             resp = auditor.get(path, query_string={field: value})
             assert resp.status_code in (200, 422), (path, value)
             if resp.status_code == 422:
@@ -107,6 +107,22 @@ def test_export_is_an_xlsx_and_is_audited(auditor, app):
     with app.app_context():
         rec = db.session.scalars(sa.select(AuditRecord).where(AuditRecord.action == "audit.export")).one()
         assert '"rows": 1' in rec.details and '"object_type": "notice"' in rec.details
+
+
+def test_csv_export_is_audited_and_formula_safe(auditor, app):
+    import csv
+    resp = auditor.get("/audit/export.csv?object_type=notice")
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    text = resp.data.decode("utf-8")
+    assert text.startswith("\ufeff编号")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert len(rows) == 2 and rows[1][4] == "notice.print"
+    auditor.get("/audit/export.csv?action=login")
+    with app.app_context():
+        from registry.audit.search import _csv_safe
+        assert _csv_safe("=1+1") == "'=1+1" and _csv_safe("-2") == "'-2" and _csv_safe(5) == 5
+        recs = db.session.scalars(sa.select(AuditRecord).where(AuditRecord.action == "audit.export")).all()
+        assert len(recs) == 2 and all('"format": "csv"' in r.details for r in recs)
 
 
 def test_export_cells_that_look_like_formulas_stay_text(auditor):

@@ -104,6 +104,20 @@ def search(f: AuditFilter, before_id: int | None = None, limit: int = PAGE_SIZE)
 HEADERS = ["编号", "时间", "用户", "IP", "操作", "对象类型", "对象编号", "结果", "详情", "哈希"]
 
 
+def _export_rows(f: AuditFilter):
+    table = AuditRecord.__table__
+    query = sa.select(table).where(*_conditions(f)).order_by(table.c.id.desc()).limit(EXPORT_LIMIT)
+    for row in db.session.execute(query):
+        yield (row.id, local_time(row.at), row.username or "", row.ip or "", row.action, row.object_type or "",
+               row.object_id or "", OUTCOMES.get(row.outcome, row.outcome), row.details or "", row.hash)
+
+
+def _audit_export(f: AuditFilter, actor, count: int, fmt: str) -> None:
+    audit.record("audit.export", object_type="audit_records", user=actor,
+                 details={"filters": f.as_query(), "rows": count, "format": fmt})
+    db.session.commit()
+
+
 def export_xlsx(f: AuditFilter, actor) -> tuple[bytes, int]:
     """Build an .xlsx of the matching records (newest first, capped) and audit the export."""
     from openpyxl import Workbook
@@ -112,14 +126,10 @@ def export_xlsx(f: AuditFilter, actor) -> tuple[bytes, int]:
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("审计日志")
     ws.append(HEADERS)
-    table = AuditRecord.__table__
-    query = sa.select(table).where(*_conditions(f)).order_by(table.c.id.desc()).limit(EXPORT_LIMIT)
     count = 0
-    for row in db.session.execute(query):
+    for values in _export_rows(f):
         cells = []
-        for value in (row.id, local_time(row.at), row.username or "", row.ip or "", row.action,
-                      row.object_type or "", row.object_id or "", OUTCOMES.get(row.outcome, row.outcome),
-                      row.details or "", row.hash):
+        for value in values:
             cell = WriteOnlyCell(ws, value=value)
             if isinstance(value, str):
                 cell.data_type = "s"  # never a formula, whatever a logged value starts with
@@ -128,7 +138,26 @@ def export_xlsx(f: AuditFilter, actor) -> tuple[bytes, int]:
         count += 1
     buf = io.BytesIO()
     wb.save(buf)
-    audit.record("audit.export", object_type="audit_records", user=actor,
-                 details={"filters": f.as_query(), "rows": count, "format": "xlsx"})
-    db.session.commit()
+    _audit_export(f, actor, count, "xlsx")
     return buf.getvalue(), count
+
+
+def _csv_safe(value):
+    # A spreadsheet opening the CSV must not evaluate a logged value as a formula.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def export_csv(f: AuditFilter, actor) -> tuple[bytes, int]:
+    """Build a UTF-8 (BOM, for Excel) CSV of the matching records and audit the export."""
+    import csv
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(HEADERS)
+    count = 0
+    for values in _export_rows(f):
+        writer.writerow([_csv_safe(v) for v in values])
+        count += 1
+    _audit_export(f, actor, count, "csv")
+    return ("\ufeff" + buf.getvalue()).encode("utf-8"), count
