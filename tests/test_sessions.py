@@ -227,3 +227,24 @@ def test_open_redirect_after_login_is_refused(app, client):
     for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
         resp = client.post("/login?next=" + target, data={"username": "redir", "password": TEST_PASSWORD})
         assert resp.headers["Location"] == "/"
+
+
+def test_a_rejected_cookie_is_forgotten_so_the_refusal_is_logged_once(app, client, login):
+    login("maintainer", "zjj")
+    stolen = client.get_cookie("session").value
+    client.post("/logout")
+    attacker = app.test_client()
+    attacker.set_cookie("session", stolen)
+    for _ in range(3):
+        assert attacker.get("/").status_code == 302
+    assert len(_actions(app, "session.rejected")) == 1
+
+
+def test_idle_logout_on_one_machine_leaves_other_sessions_alone(app, client, login):
+    login("taskforce", None, username="two-machines")
+    other = app.test_client()
+    _form_login(other, "two-machines")
+    with client.session_transaction() as sess:
+        sess["last_seen"] = time.time() - 31 * 60
+    assert client.get("/").status_code == 302
+    assert other.get("/").status_code == 200

@@ -42,6 +42,9 @@ def _load_user(session_id: str):
                      details={"reason": "inactive account" if not user.active else "session ended (logout)",
                               "path": request.path})
         db.session.commit()
+        # Forget the dead identity, so the next request does not log the same refusal again.
+        session.pop("_user_id", None)
+        session.pop("_fresh", None)
         return None
     return user
 
@@ -97,7 +100,7 @@ def _idle_gate():
     if last_seen is not None and now - last_seen > idle_limit:
         from registry.audit import services as audit
         user = current_user._get_current_object()
-        user.session_generation += 1
+        # No generation bump: that would also end the user's live sessions on other machines.
         audit.record("logout", object_type="user", object_id=user.id, user=user, details={"reason": "idle timeout"})
         db.session.commit()
         logout_user()

@@ -24,7 +24,7 @@ def _safe_next(target: str | None) -> str:
 
 def reject_unexpected_fields(form) -> None:
     """Refuse (and audit) a self-service form carrying fields it does not have, e.g. a forged `role`."""
-    extra = sorted(set(request.form) - set(form._fields))
+    extra = sorted(set(request.form) - set(form._fields) - {"csrf_token"})
     if extra:
         audit.record("privilege.escalation", outcome="denied", object_type="user", object_id=current_user.id,
                      details={"path": request.path, "unexpected_fields": extra[:20]})
