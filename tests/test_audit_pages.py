@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -144,4 +144,3 @@ def test_times_are_shown_in_local_time(auditor, app):
     assert "2025-03-02 00:30:00" in html  # 16:30 UTC is past midnight in 新郑 (UTC+8)
     assert _ids(html) == [1]
     assert _ids(auditor.get("/audit/?end=2025-03-01").get_data(as_text=True)) == []
-    _ = timedelta

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
-from registry.accounts.models import User
+from registry.accounts.models import ApiToken, User
 from registry.audit.models import AuditRecord
 from registry.extensions import db
 from tests import factories
@@ -32,9 +32,12 @@ def test_first_login_forces_a_password_change_everywhere(app, client):
     with app.app_context():
         factories.make_user("maintainer", "zjj", username="first", must_change_password=True)
     assert _form_login(client, "first").status_code == 302
-    for path in ("/", "/account/tokens", "/nonexistent-but-routed" if False else "/"):
-        resp = client.get(path)
-        assert resp.status_code == 302 and resp.headers["Location"].endswith("/account/password")
+    for method, path in (("GET", "/"), ("GET", "/account/tokens"), ("POST", "/account/tokens"),
+                         ("POST", "/account/tokens/1/revoke")):
+        resp = client.open(path, method=method, data={"name": "x"} if method == "POST" else None)
+        assert resp.status_code == 302 and resp.headers["Location"].endswith("/account/password"), path
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 0
     page = client.get("/account/password").get_data(as_text=True)
     assert "首次登录或密码被重置后，须先修改密码" in page
     resp = client.post("/account/password", data={"current": TEST_PASSWORD, "new": NEW_PASSWORD,

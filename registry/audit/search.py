@@ -107,8 +107,10 @@ HEADERS = ["编号", "时间", "用户", "IP", "操作", "对象类型", "对象
 def _export_rows(f: AuditFilter):
     table = AuditRecord.__table__
     query = sa.select(table).where(*_conditions(f)).order_by(table.c.id.desc()).limit(EXPORT_LIMIT)
+    tz = _tz()
     for row in db.session.execute(query):
-        yield (row.id, local_time(row.at), row.username or "", row.ip or "", row.action, row.object_type or "",
+        at = row.at if row.at.tzinfo else row.at.replace(tzinfo=timezone.utc)
+        yield (row.id, at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"), row.username or "", row.ip or "", row.action, row.object_type or "",
                row.object_id or "", OUTCOMES.get(row.outcome, row.outcome), row.details or "", row.hash)
 
 
