@@ -198,6 +198,9 @@ def test_secure_cookie_flag_is_configurable(database_url):
     resp = app.test_client().get("/login")
     assert "Secure" in resp.headers["Set-Cookie"]
     assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()  # this app is not the fixture's: close its connections here
 
 
 def test_security_headers_on_every_page(client, login):
