@@ -79,7 +79,6 @@ def set_active(user_id: int):
 @roles_required(Role.SYSADMIN)
 def reset_password(user_id: int):
     """Reset an account's password; the user must change it at next login."""
-    EmptyForm().validate()
     user, password = admin.reset_password(current_user, user_id)
     return render_template("accounts/one_time_password.html", user=user, password=password, action="重置密码")
 

@@ -47,7 +47,7 @@ def create_user(username: str, display_name: str, role: Role, department_code: s
     db.session.add(user)
     db.session.flush()
     audit.record("user.create", object_type="user", object_id=user.id, user=actor,
-                 details={"username": username, "role": role.value,
+                 details={"username": username, "role": role.value, "via": "web" if actor else "command line",
                           "department": department.code if department else None})
     db.session.commit()
     return user, password
