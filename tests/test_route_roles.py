@@ -127,3 +127,36 @@ def test_methodview_methods_are_checked_one_by_one():
     view = app.view_functions["things"]
     assert allowed_roles_for(view, "GET") == {Role.TASKFORCE}
     assert allowed_roles_for(view, "POST") is None
+
+
+def test_flask_smorest_resources_keep_the_declaration_in_either_decorator_order():
+    from flask import Flask
+    from flask.views import MethodView
+    from flask_smorest import Api, Blueprint
+    from marshmallow import Schema, fields
+
+    from registry.accounts.access import roles_required
+
+    class Out(Schema):
+        ok = fields.Bool()
+
+    blp = Blueprint("things", __name__, url_prefix="/api/v1/things")
+
+    @blp.route("/")
+    class Things(MethodView):
+        @roles_required(Role.TASKFORCE)  # outermost
+        @blp.response(200, Out)
+        def get(self):
+            return {"ok": True}
+
+        @blp.response(201, Out)
+        @roles_required(Role.MAINTAINER)  # innermost: functools.wraps carries the attribute out
+        def post(self):
+            return {"ok": True}
+
+    app = Flask(__name__)
+    app.config.update(API_TITLE="t", API_VERSION="v1", OPENAPI_VERSION="3.0.3")
+    Api(app).register_blueprint(blp)
+    view = app.view_functions["things.Things"]
+    assert allowed_roles_for(view, "GET") == {Role.TASKFORCE}
+    assert allowed_roles_for(view, "POST") == {Role.MAINTAINER}
