@@ -76,11 +76,17 @@ def _configure_sqlite(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Attach every domain's views and API."""
+    from registry.accounts.admin_views import bp as users_bp, policy_bp
     from registry.accounts.views import bp as accounts_bp
+    from registry.audit.views import bp as audit_bp
     from registry.main.views import bp as main_bp
 
     app.register_blueprint(main_bp)
+    # accounts, administration and audit
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(users_bp)
+    app.register_blueprint(policy_bp)
+    app.register_blueprint(audit_bp)
 
 
 def register_security(app: Flask) -> None:
@@ -95,7 +101,8 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def _inject():
-        return {"enums": enums}
+        from registry.accounts.nav import account_nav
+        return {"enums": enums, "account_nav_items": account_nav()}
 
     @app.template_filter("label")
     def _label(value):

@@ -1,4 +1,5 @@
 """Flask extensions, created unbound; `create_app` binds them."""
+from flask import g
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -24,9 +25,19 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class RegistryCSRFProtect(CSRFProtect):
+    """CSRF on every form and every cookie-authenticated API write; bearer-token API calls are exempt."""
+
+    def protect(self, apply_exemptions=False):
+        """Skip the check only when a valid API token authenticated this request."""
+        if g.get("token_authenticated"):
+            return None
+        return super().protect(apply_exemptions)
+
+
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
-csrf = CSRFProtect()
+csrf = RegistryCSRFProtect()
 babel = Babel()
 api = Api()  # flask-smorest: JSON API under /api/v1 with its OpenAPI document

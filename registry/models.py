@@ -1,5 +1,5 @@
 """Import every model module so the metadata (and Alembic) sees all tables."""
-from registry.accounts.models import User  # noqa: F401
+from registry.accounts.models import ApiToken, SecurityPolicy, User  # noqa: F401
 from registry.assets.models import (  # noqa: F401
     Asset, AssetChange, ConstructionMachineDetail, ElevatorDetail, FarmMachineDetail,
     MedicalDeviceDetail, OfficialCarDetail, PipeDetail,

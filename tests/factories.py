@@ -7,7 +7,6 @@ from datetime import date
 import sqlalchemy as sa
 
 from registry.accounts.models import User
-from registry.accounts.passwords import hash_password
 from registry.assets.models import DETAIL_MODELS, Asset
 from registry.enums import (
     CarUseClass, Category, ConditionGrade, DeviceClass, ElevatorType, FarmMachineType, MachineType,
@@ -36,7 +35,10 @@ def make_user(role: str = "maintainer", department: str | None = "zjj", username
     """Create and commit a user whose password is TEST_PASSWORD."""
     global _HASH
     if _HASH is None:
-        _HASH = hash_password(TEST_PASSWORD)
+        # Cheap Argon2 parameters, encoded in the hash, keep each test login fast; the app's own
+        # hashes (create-user, password change) use the library defaults.
+        from argon2 import PasswordHasher
+        _HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(TEST_PASSWORD)
     n = next(_seq)
     dept = db.session.scalar(sa.select(Department).where(Department.code == department)) if department else None
     user = User(username=username or f"{role}{n}", display_name=f"测试{Role(role).label}{n}", role=Role(role),

@@ -1,7 +1,26 @@
 """Which roles may call which view: declared on the view, enforced and testable.
 
-Every non-public view carries `@roles_required(...)`. The route x role test reads the
-declaration (`view.allowed_roles`) and checks each role's answer against it.
+Every non-public view carries `@roles_required(...)`. The route x role test
+(tests/test_route_roles.py) reads the declaration (`allowed_roles_for`) and checks each
+role's answer against it; a route without a declaration fails that test.
+
+Plain Flask views: put `@roles_required(...)` under `@bp.route(...)`.
+
+flask-smorest / MethodView API views: decorate EACH HTTP method, e.g.
+
+    @blp.route("/assets")
+    class Assets(MethodView):
+        @roles_required(*BUSINESS_READERS)
+        @blp.response(200, AssetSchema(many=True))
+        def get(self): ...
+
+        @roles_required(Role.MAINTAINER)
+        @blp.arguments(AssetInSchema)
+        def post(self, data): ...
+
+(`method_decorators` on the class is NOT read by the check: declare per method.)
+Bearer-token calls and cookie calls pass through the same declaration and the same
+scoping (registry/accounts/scoping.py).
 """
 from __future__ import annotations
 
@@ -40,3 +59,14 @@ def roles_required(*roles: Role):
         return wrapper
 
     return decorate
+
+
+def allowed_roles_for(view, method: str) -> frozenset | None:
+    """Return the roles declared for `view` answering `method`, or None when undeclared."""
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        handler = getattr(view_class, method.lower(), None)
+        if handler is None and method.upper() == "HEAD":
+            handler = getattr(view_class, "get", None)
+        return getattr(handler, "allowed_roles", None)
+    return getattr(view, "allowed_roles", None)

@@ -1,7 +1,7 @@
 """User accounts."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -32,6 +32,9 @@ class User(UserMixin, db.Model):
     # Bumped on logout and password change, so an old session cookie stops working.
     session_generation: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    # Accounts are never deleted: deactivation is a status with a reason.
+    deactivated_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    deactivation_reason: Mapped[str | None] = mapped_column(sa.String(200))
 
     department: Mapped[Department | None] = relationship(lazy="joined")
 
@@ -39,6 +42,42 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login
         return self.active
 
+    @property
+    def is_locked(self) -> bool:
+        """Tell whether the account is locked out after failed logins right now."""
+        if self.locked_until is None:
+            return False
+        until = self.locked_until if self.locked_until.tzinfo else self.locked_until.replace(tzinfo=timezone.utc)
+        return until > datetime.now(timezone.utc)
+
     def get_id(self) -> str:
         """Return the session id: user id and session generation."""
         return f"{self.id}:{self.session_generation}"
+
+
+class ApiToken(db.Model):
+    """A personal API token; only its SHA-256 is stored, the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(64))
+    prefix: Mapped[str] = mapped_column(sa.String(16))  # shown in lists so users can tell tokens apart
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class SecurityPolicy(db.Model):
+    """One password/session setting chosen by the security administrator, overriding config."""
+
+    __tablename__ = "security_policy"
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(sa.Integer)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    updated_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

@@ -26,11 +26,13 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def password_problems(password: str, username: str = "") -> list[str]:
+def password_problems(password: str, username: str = "", min_length: int = MIN_LENGTH) -> list[str]:
     """Return the Chinese reasons `password` breaks the complexity policy (empty if none)."""
     problems = []
-    if len(password) < MIN_LENGTH:
-        problems.append(f"密码长度至少 {MIN_LENGTH} 位")
+    if len(password) < min_length:
+        problems.append(f"密码长度至少 {min_length} 位")
+    if len(password) > 256:
+        problems.append("密码长度不得超过 256 位")
     classes = sum(bool(re.search(p, password)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9]"))
     if classes < 3:
         problems.append("密码须包含大写字母、小写字母、数字、符号中的至少三类")
@@ -39,10 +41,10 @@ def password_problems(password: str, username: str = "") -> list[str]:
     return problems
 
 
-def generate_password() -> str:
+def generate_password(length: int = 16) -> str:
     """Return a random password that satisfies the policy."""
     alphabet = string.ascii_letters + string.digits + "!@#%^*-_"
     while True:
-        candidate = "".join(secrets.choice(alphabet) for _ in range(16))
+        candidate = "".join(secrets.choice(alphabet) for _ in range(max(length, 16)))
         if not password_problems(candidate):
             return candidate

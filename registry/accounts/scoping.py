@@ -42,3 +42,31 @@ def editable_categories(user) -> set[str]:
     if not getattr(user, "is_authenticated", False) or user.role is not Role.MAINTAINER or user.department is None:
         return set()
     return user.department.category_values
+
+
+def require_readable(user, asset, action: str = "read"):
+    """Return `asset` if `user` may read it; otherwise audit the attempt and answer 404 (existence is not leaked)."""
+    if asset is not None and can_read_asset(user, asset):
+        return asset
+    _deny(user, asset, action)
+
+
+def require_editable(user, asset, action: str = "edit"):
+    """Return `asset` if `user` may change it; otherwise audit the attempt and refuse."""
+    if asset is not None and can_edit_asset(user, asset):
+        return asset
+    _deny(user, asset, action)
+
+
+def _deny(user, asset, action: str):
+    from registry.audit import services as audit
+    from registry.errors import NotFound, PermissionDenied
+    from registry.extensions import db
+    db.session.rollback()
+    audit.record("access.denied", outcome="denied", object_type="asset", user=user,
+                 object_id=getattr(asset, "id", None),
+                 details={"action": action, "reason": "no such asset" if asset is None else "outside user's scope"})
+    db.session.commit()
+    if asset is not None and can_read_asset(user, asset):
+        raise PermissionDenied("您可以查看但无权修改此设备（仅主管部门维护员可修改其负责类别的设备）")
+    raise NotFound("设备不存在或不在您的管辖范围内")

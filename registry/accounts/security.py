@@ -1,16 +1,20 @@
-"""Login required everywhere, idle logout, and security headers."""
+"""Login required everywhere, API tokens, forced password change, idle logout, security headers."""
 from __future__ import annotations
 
 import time
 
-from flask import Flask, redirect, request, session, url_for
+from flask import Flask, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from registry.extensions import db, login_manager
 
 # Endpoints reachable without logging in. Everything else requires a session.
 PUBLIC_ENDPOINTS = {"main.health", "accounts.login", "static"}
 PUBLIC_PREFIXES: tuple[str, ...] = ()
+# Reachable while a password change is pending (everything else redirects to the change page).
+PASSWORD_CHANGE_ENDPOINTS = {"accounts.change_password", "accounts.logout", "static"}
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'")
@@ -31,15 +35,97 @@ def _load_user(session_id: str):
     except ValueError:
         return None
     user = db.session.get(User, user_id)
-    if user is None or user.session_generation != generation or not user.active:
+    if user is not None and (user.session_generation != generation or not user.active):
+        # A cookie from before a logout, password change or deactivation: refuse it, and say so.
+        from registry.audit import services as audit
+        audit.record("session.rejected", outcome="denied", object_type="user", object_id=user.id, user=user,
+                     details={"reason": "inactive account" if not user.active else "session ended (logout)",
+                              "path": request.path})
+        db.session.commit()
+        # Forget the dead identity, so the next request does not log the same refusal again.
+        session.pop("_user_id", None)
+        session.pop("_fresh", None)
         return None
     return user
 
 
+@login_manager.request_loader
+def _load_user_from_token(req):
+    """Authenticate `Authorization: Bearer <token>` on /api/ paths only."""
+    if not req.path.startswith("/api/"):
+        return None
+    scheme, _, token = req.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    from registry.accounts.tokens import user_for_token
+    return user_for_token(token.strip())
+
+
+def _token_gate():
+    """Resolve a bearer token before CSRF runs: a valid token is the caller, an invalid one is refused."""
+    if not request.path.startswith("/api/") or "Authorization" not in request.headers:
+        return None
+    from registry.errors import _respond
+    user = _load_user_from_token(request)
+    if user is None:
+        from registry.audit import services as audit
+        audit.record("login", outcome="failure", details={"method": "api token", "path": request.path})
+        db.session.commit()
+        return _respond(401, "API 令牌无效、已撤销或账户已停用")
+    # The token, not any cookie sent along, decides who calls; browsers never add this header themselves,
+    # so such a request cannot be forged cross-site and needs no CSRF token.
+    login_manager._update_request_context_with_user(user)
+    g.token_authenticated = True
+    return None
+
+
+def _password_gate():
+    from registry.accounts.services import password_change_reason
+    if request.endpoint in PASSWORD_CHANGE_ENDPOINTS:
+        return None
+    reason = password_change_reason(current_user)
+    if reason is None:
+        return None
+    if request.path.startswith("/api/"):
+        from registry.errors import _respond
+        return _respond(403, reason + "（请先在网页上修改密码）")
+    return redirect(url_for("accounts.change_password"))
+
+
+def _idle_gate():
+    from registry.accounts import policy
+    idle_limit = policy.get("SESSION_IDLE_MINUTES") * 60
+    now = time.time()
+    last_seen = session.get("last_seen")
+    if last_seen is not None and now - last_seen > idle_limit:
+        from registry.audit import services as audit
+        user = current_user._get_current_object()
+        # No generation bump: that would also end the user's live sessions on other machines.
+        audit.record("logout", object_type="user", object_id=user.id, user=user, details={"reason": "idle timeout"})
+        db.session.commit()
+        logout_user()
+        session.clear()
+        if request.path.startswith("/api/"):
+            from registry.errors import _respond
+            return _respond(401, "长时间未操作，已自动退出，请重新登录")
+        return redirect(url_for("accounts.login", expired=1))
+    session["last_seen"] = now
+    return None
+
+
 def init_security(app: Flask) -> None:
-    """Install the login gate, idle timeout and response headers on `app`."""
+    """Install the login gate, token auth, idle timeout, error audit and response headers on `app`."""
+    from registry.accounts.access import roles_required
+
     login_manager.login_view = "accounts.login"
     login_manager.login_message = "请先登录"
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config["SESSION_COOKIE_SECURE"])
+    app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
+    # The OpenAPI document describes the API to any logged-in role; it is not business data.
+    if "api-docs.openapi_json" in app.view_functions:
+        app.view_functions["api-docs.openapi_json"] = roles_required()(app.view_functions["api-docs.openapi_json"])
+    # Token authentication must run before CSRFProtect's own before_request hook.
+    app.before_request_funcs.setdefault(None, []).insert(0, _token_gate)
 
     @app.before_request
     def _require_login():
@@ -52,18 +138,9 @@ def init_security(app: Flask) -> None:
                 from registry.errors import _respond
                 return _respond(401, "请先登录或提供有效的 API 令牌")
             return redirect(url_for("accounts.login", next=request.full_path if request.query_string else request.path))
-        idle_limit = app.config["SESSION_IDLE_MINUTES"] * 60
-        now = time.time()
-        last_seen = session.get("last_seen")
-        if last_seen is not None and now - last_seen > idle_limit:
-            from registry.audit import services as audit
-            audit.record("logout", details={"reason": "idle timeout"})
-            db.session.commit()
-            logout_user()
-            session.clear()
-            return redirect(url_for("accounts.login", expired=1))
-        session["last_seen"] = now
-        return None
+        if g.get("token_authenticated"):
+            return _password_gate()
+        return _idle_gate() or _password_gate()
 
     @app.after_request
     def _headers(response):
@@ -71,6 +148,32 @@ def init_security(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         if current_user and getattr(current_user, "is_authenticated", False):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+    _register_refusal_handlers(app)
+
+
+def _audit_refusal(action: str, details: dict) -> None:
+    from registry.audit import services as audit
+    db.session.rollback()  # whatever the request had started, nothing of it is kept
+    audit.record(action, outcome="denied", details={"path": request.path, "method": request.method, **details})
+    db.session.commit()
+
+
+def _register_refusal_handlers(app: Flask) -> None:
+    from registry.errors import _respond
+
+    @app.errorhandler(CSRFError)
+    def _csrf(err: CSRFError):
+        _audit_refusal("csrf.rejected", {"reason": err.description})
+        return _respond(400, "表单已过期或缺少安全令牌（CSRF），请刷新页面后重试")
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(_err):
+        limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+        _audit_refusal("request.too_large", {"content_length": request.content_length, "limit": limit})
+        return _respond(413, f"提交的内容过大，上限为 {limit / 1024 / 1024:.1f} MB")

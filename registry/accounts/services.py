@@ -1,11 +1,11 @@
-"""Account operations: create users, authenticate with lock-out."""
+"""Account operations: create users, authenticate with lock-out, change passwords."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
-from flask import current_app
 
+from registry.accounts import policy
 from registry.accounts.models import User
 from registry.accounts.passwords import generate_password, hash_password, password_problems, verify_password
 from registry.audit import services as audit
@@ -34,10 +34,10 @@ def create_user(username: str, display_name: str, role: Role, department_code: s
             department = db.session.scalar(sa.select(Department).where(Department.code == department_code))
             if department is None:
                 errors["department"] = [f"部门代码「{department_code}」不存在"]
-    generated = password is None
-    if generated:
-        password = generate_password()
-    problems = password_problems(password, username)
+    min_length = policy.get("PASSWORD_MIN_LENGTH")
+    if password is None:
+        password = generate_password(min_length)
+    problems = password_problems(password, username, min_length)
     if problems:
         errors["password"] = problems
     if errors:
@@ -47,7 +47,7 @@ def create_user(username: str, display_name: str, role: Role, department_code: s
     db.session.add(user)
     db.session.flush()
     audit.record("user.create", object_type="user", object_id=user.id, user=actor,
-                 details={"username": username, "role": role.value,
+                 details={"username": username, "role": role.value, "via": "web" if actor else "command line",
                           "department": department.code if department else None})
     db.session.commit()
     return user, password
@@ -59,6 +59,7 @@ def authenticate(username: str, password: str, ip: str | None) -> tuple[User | N
     user = db.session.scalar(sa.select(User).where(User.username == (username or "").strip()))
     generic = "用户名或密码错误"
     if user is None:
+        verify_password(_dummy_hash(), password or "")  # same work as for a real user: no timing oracle
         audit.record("login", outcome="failure", details={"username": username, "reason": "unknown user"}, ip=ip)
         db.session.commit()
         return None, generic
@@ -72,10 +73,13 @@ def authenticate(username: str, password: str, ip: str | None) -> tuple[User | N
     if not user.active or not verify_password(user.password_hash, password or ""):
         user.failed_logins += 1
         reason = generic
-        if user.failed_logins >= current_app.config["LOGIN_MAX_ATTEMPTS"]:
-            user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+        lockout_minutes = policy.get("LOGIN_LOCKOUT_MINUTES")
+        if user.failed_logins >= policy.get("LOGIN_MAX_ATTEMPTS"):
+            user.locked_until = now + timedelta(minutes=lockout_minutes)
             user.failed_logins = 0
-            reason = f"连续登录失败次数过多，账户已锁定 {current_app.config['LOGIN_LOCKOUT_MINUTES']} 分钟"
+            reason = f"连续登录失败次数过多，账户已锁定 {lockout_minutes} 分钟"
+            audit.record("user.lock", outcome="success", object_type="user", object_id=user.id, user=user, ip=ip,
+                         details={"minutes": lockout_minutes})
         audit.record("login", outcome="failure", object_type="user", object_id=user.id, user=user, ip=ip,
                      details={"reason": "bad password" if user.active else "inactive"})
         db.session.commit()
@@ -87,7 +91,52 @@ def authenticate(username: str, password: str, ip: str | None) -> tuple[User | N
     return user, None
 
 
+_DUMMY: list[str] = []
+
+
+def _dummy_hash() -> str:
+    if not _DUMMY:
+        _DUMMY.append(hash_password(generate_password()))
+    return _DUMMY[0]
+
+
 def _aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
     return value
+
+
+def password_change_reason(user) -> str | None:
+    """Return why `user` must change their password before doing anything else, or None."""
+    if user.must_change_password:
+        return "首次登录或密码被重置后，须先修改密码"
+    max_age = policy.get("PASSWORD_MAX_AGE_DAYS")
+    changed = _aware(user.password_changed_at)
+    if changed is None or datetime.now(timezone.utc) - changed > timedelta(days=max_age):
+        return f"密码已超过 {max_age} 天未修改，须先修改密码"
+    return None
+
+
+def change_password(user: User, current: str, new: str, confirm: str) -> None:
+    """Change `user`'s own password after checking the current one and the policy; end other sessions."""
+    errors: dict[str, list[str]] = {}
+    if not verify_password(user.password_hash, current or ""):
+        errors["当前密码"] = ["当前密码不正确"]
+    if new != confirm:
+        errors["确认新密码"] = ["两次输入的新密码不一致"]
+    problems = password_problems(new or "", user.username, policy.get("PASSWORD_MIN_LENGTH"))
+    if problems:
+        errors["新密码"] = problems
+    elif current and new == current:
+        errors["新密码"] = ["新密码不能与当前密码相同"]
+    if errors:
+        audit.record("password.change", outcome="failure", object_type="user", object_id=user.id, user=user,
+                     details={"fields": sorted(errors)})
+        db.session.commit()
+        raise ValidationFailed("密码未修改", errors)
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    user.password_changed_at = datetime.now(timezone.utc)
+    user.session_generation += 1  # every other session of this user stops working
+    audit.record("password.change", object_type="user", object_id=user.id, user=user)
+    db.session.commit()

@@ -14,7 +14,11 @@ class AuditRecord(db.Model):
     """One attributable action: time, user, IP, action, object, outcome, details."""
 
     __tablename__ = "audit_records"
-    __table_args__ = (sa.Index("ix_audit_records_at", "at"),)
+    __table_args__ = (
+        sa.Index("ix_audit_records_at", "at"),
+        sa.Index("ix_audit_records_username", "username"),
+        sa.Index("ix_audit_records_object", "object_type", "object_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)

@@ -17,9 +17,11 @@ GENESIS_HASH = "0" * 64
 
 
 def _canonical(rec: AuditRecord) -> str:
+    # The id is left out on purpose: the chain (prev_hash), not the row number, fixes the order,
+    # so a record moved to another id keeps its own hash and shows up as re-ordered.
     at = rec.at.astimezone(timezone.utc) if rec.at.tzinfo else rec.at.replace(tzinfo=timezone.utc)
     fields = [
-        str(rec.id), at.strftime("%Y-%m-%dT%H:%M:%S.%f"), str(rec.user_id or ""), rec.username or "",
+        at.strftime("%Y-%m-%dT%H:%M:%S.%f"), str(rec.user_id or ""), rec.username or "",
         rec.ip or "", rec.action, rec.object_type or "", rec.object_id or "", rec.outcome,
         rec.details or "", rec.prev_hash,
     ]
