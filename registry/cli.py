@@ -120,4 +120,5 @@ def db_is_empty() -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach the `registry` command group to `app`."""
+    from registry.assets import transfer_cli  # noqa: F401  (adds import/export to the group)
     app.cli.add_command(registry_cli)

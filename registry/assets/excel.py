@@ -128,7 +128,7 @@ def _write_cell(ws, row: int, col: int, value, date_fmt, cell_fmt=None) -> None:
     elif isinstance(value, (int, float, Decimal)):
         ws.write_number(row, col, float(value), cell_fmt)
     else:
-        ws.write_string(row, col, str(value), cell_fmt)
+        ws.write_string(row, col, str(value)[:32767], cell_fmt)  # Excel's cell limit
 
 
 def write_export(category: Category, rows: Iterable[list], out: IO[bytes] | str, info: dict[str, str]) -> int:
