@@ -175,7 +175,7 @@ def error_report(result) -> bytes:
     bad_date = wb.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006", "border": 1,
                               "border_color": "#C00000", "num_format": DATE_FORMAT})
     comments = 0
-    for r, row in enumerate(result.sheet.rows):
+    for r, row in enumerate(result.sheet.iter_rows()):
         for c, value in enumerate(row):
             messages = by_cell.get((r, c))
             if messages is None:

@@ -291,6 +291,21 @@ def compile_parser(spec: FieldSpec, today: date | None = None):
                 return raw, None
             return general(raw)
         return parse_fast_date
+    if spec.kind in ("int", "decimal"):
+        low = -float("inf") if spec.minimum is None else spec.minimum
+        high = float("inf") if spec.maximum is None else spec.maximum
+        as_int = spec.kind == "int"
+
+        def parse_number(raw):
+            # Spreadsheet numbers arrive as floats; ints and in-range values need no Decimal detour.
+            if raw.__class__ is float and low <= raw <= high:
+                if as_int:
+                    if raw.is_integer():
+                        return int(raw), None
+                else:
+                    return Decimal(repr(raw)), None
+            return general(raw)
+        return parse_number
     if spec.kind in ("str", "text", "unit", "department"):
         limit = spec.max_length or 0
 

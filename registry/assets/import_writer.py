@@ -6,12 +6,12 @@ per-row ORM objects), and are committed only when no row has a problem.
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import sqlalchemy as sa
 
 from registry.accounts.scoping import editable_categories
-from registry.assets.fields import FieldSpec, display_value
+from registry.assets.fields import FieldSpec, display_value, fields_for
 from registry.assets.models import DETAIL_MODELS, Asset, AssetChange
 from registry.audit import services as audit
 from registry.db_types import utcnow
@@ -73,9 +73,10 @@ def _unit_names(ids: set[int]) -> dict[int, str]:
     return out
 
 
-def _quantize(specs: list[FieldSpec], category: Category) -> dict[str, Decimal]:
-    """Return the step each decimal field is stored with (its column scale)."""
-    return {s.name: Decimal(1).scaleb(-_column(s, category).type.scale) for s in specs if s.kind == "decimal"}
+def decimal_steps(columns, category: Category) -> dict[str, Decimal]:
+    """Return the step each decimal field of the file is stored with (its column scale)."""
+    return {s.name: Decimal(1).scaleb(-_column(s, category).type.scale)
+            for s in columns if s is not None and s.kind == "decimal"}
 
 
 class _Plan:
@@ -83,7 +84,7 @@ class _Plan:
 
     def __init__(self):
         self.new_units: dict[tuple[str, str], int | None] = {}
-        self.creates: list[tuple[dict, dict]] = []
+        self.creates: list = []  # ParsedRow
         self.updates: list[tuple[dict, dict, dict, list]] = []  # existing, asset cols, detail cols, changes
         self.unchanged = 0
 
@@ -103,57 +104,59 @@ def _resolve_unit(name, township, units, plan, result, row_no, col):
     return (name, township)
 
 
-def _check_rows(result, parsed, existing, units, category, plan, specs, steps, user):
-    asset_cols = {s.name for s in specs if s.table == "asset"}
+def _check_rows(result, parsed, existing, units, category, plan, specs):
+    pos = result.positions
+    code_at, township_at = pos["code"], pos.get("township")
+    owner_at, holder_at = pos.get("owner_unit"), pos.get("user_unit")
+    code_col = result.column_of("code")
+    labels = {s.name: s.label for s in fields_for(category)}
+    date_checks = [(later, labels[later]) for later in ("commissioned_on", "registered_on")]
     for prow in parsed:
         values, row_no = prow.values, prow.row
-        for name, step in steps.items():
-            if values.get(name) is not None:
-                values[name] = values[name].quantize(step, ROUND_HALF_UP)
-        old = existing.get(values.get("code"))
-        code_col = result.column_of("code")
+        old = existing.get(values[code_at])
         if old is not None:
             if old["category"] is not category:
-                result.add_error(row_no, code_col, f"设备编码「{values['code']}」已被{old['category'].label}设备使用")
+                result.add_error(row_no, code_col, f"设备编码「{values[code_at]}」已被{old['category'].label}设备使用")
                 continue
             if old["deleted_at"] is not None:
-                result.add_error(row_no, code_col, f"设备编码「{values['code']}」的设备已删除，不能通过导入恢复")
+                result.add_error(row_no, code_col, f"设备编码「{values[code_at]}」的设备已删除，不能通过导入恢复")
                 continue
-        township = values.get("township") or (old or {}).get("township")
-        for name, col_name in UNIT_COLUMNS.items():
-            if values.get(name):
-                values[name] = _resolve_unit(values[name], township, units, plan, result, row_no,
-                                             result.column_of(name))
-        merged = dict(old or {})
-        merged.update({UNIT_COLUMNS.get(k, k): v for k, v in values.items()})
-        for later in ("commissioned_on", "registered_on"):
-            if merged.get("manufactured_on") and merged.get(later) and merged["manufactured_on"] > merged[later]:
-                label = next(s.label for s in specs if s.name == later)
-                result.add_error(row_no, result.column_of("manufactured_on"), f"出厂日期不能晚于{label}")
+        township = (values[township_at] if township_at is not None else None) or (old or {}).get("township")
+        if owner_at is not None and values[owner_at]:
+            prow.owner = _resolve_unit(values[owner_at], township, units, plan, result, row_no,
+                                       result.column_of("owner_unit"))
+        if holder_at is not None and values[holder_at]:
+            prow.holder = _resolve_unit(values[holder_at], township, units, plan, result, row_no,
+                                        result.column_of("user_unit"))
+
+        def value(name):
+            return values[pos[name]] if name in pos else (old or {}).get(name)
+        made = value("manufactured_on")
+        if made:
+            for later, label in date_checks:
+                other = value(later)
+                if other and made > other:
+                    result.add_error(row_no, result.column_of("manufactured_on"), f"出厂日期不能晚于{label}")
         if old is None:
-            asset_row = {s.name: values.get(s.name) for s in specs if s.table == "asset"}
-            detail_row = {s.name: values.get(s.name) for s in specs if s.table != "asset"}
-            for row in (asset_row, detail_row):
-                for key, default in NEW_DEFAULTS.items():
-                    if key in row and row[key] is None:
-                        row[key] = default
-            plan.creates.append((asset_row, detail_row))
-            continue
-        _diff(old, values, specs, asset_cols, plan)
+            plan.creates.append(prow)
+        else:
+            _diff(old, prow, specs, pos, plan)
 
 
-def _diff(old, values, specs, asset_cols, plan):
+def _diff(old, prow, specs, pos, plan):
     asset_set, detail_set, changes = {}, {}, []
     for spec in specs:
-        if spec.name not in values:
-            continue  # the column is not in the file: keep what is stored
-        new, key = values[spec.name], UNIT_COLUMNS.get(spec.name, spec.name)
+        if spec.name in UNIT_COLUMNS:
+            new = prow.owner if spec.name == "owner_unit" else prow.holder
+        else:
+            new = prow.values[pos[spec.name]]
         if new is None and spec.name in NEW_DEFAULTS:
             continue  # an empty cell in a not-null column keeps the stored value
+        key = UNIT_COLUMNS.get(spec.name, spec.name)
         before = old.get(key)
         if new == before and not isinstance(new, tuple):
             continue
-        (asset_set if spec.name in asset_cols else detail_set)[key] = new
+        (asset_set if spec.table == "asset" else detail_set)[key] = new
         changes.append((spec, before, new))
     if changes:
         plan.updates.append((old, asset_set, detail_set, changes))
@@ -161,19 +164,20 @@ def _diff(old, values, specs, asset_cols, plan):
         plan.unchanged += 1
 
 
-def _check_unique_details(result, parsed, existing, category, plan):
+def _check_unique_details(result, parsed, existing, category):
     """Refuse values of unique detail columns (registration code, plate) already used elsewhere."""
     detail = DETAIL_MODELS[category].__table__
-    for col in [c for c in detail.c if c.unique]:
-        owners: dict = {}
+    pos = result.positions
+    for col in [c for c in detail.c if c.unique and c.name in pos]:
+        at, owners = pos[col.name], {}
         for prow in parsed:
-            value = prow.values.get(col.name)
+            value = prow.values[at]
             if value is None:
                 continue
             if value in owners:
                 result.add_error(prow.row, result.column_of(col.name), f"「{value}」与第 {owners[value][0]} 行重复")
             else:
-                old = existing.get(prow.values.get("code"))
+                old = existing.get(prow.values[pos["code"]])
                 owners[value] = (prow.row, old["id"] if old else None)
         for chunk in _chunks(list(owners)):
             for value, asset_id in db.session.execute(sa.select(col, detail.c.asset_id).where(col.in_(chunk))):
@@ -186,18 +190,19 @@ def plan_and_write(result, parsed, user, *, dry_run=False, progress=None) -> Non
     """Check `parsed` against the database and, when nothing failed, write it in one transaction."""
     category = result.category
     specs = [s for s in result.columns if s is not None]
-    existing = _load_existing(category, [p.values["code"] for p in parsed if p.values.get("code")])
-    names = {p.values[k] for p in parsed for k in UNIT_COLUMNS if p.values.get(k)}
-    units = _load_units(names)
+    code_at = result.positions["code"]
+    existing = _load_existing(category, [p.values[code_at] for p in parsed if p.values[code_at]])
+    unit_at = [result.positions[n] for n in UNIT_COLUMNS if n in result.positions]
+    units = _load_units({p.values[k] for p in parsed for k in unit_at if p.values[k]})
     plan = _Plan()
-    _check_rows(result, parsed, existing, units, category, plan, specs, _quantize(specs, category), user)
-    _check_unique_details(result, parsed, existing, category, plan)
+    _check_rows(result, parsed, existing, units, category, plan, specs)
+    _check_unique_details(result, parsed, existing, category)
     if result.errors or dry_run:
         db.session.rollback()
         result.created, result.updated, result.unchanged = len(plan.creates), len(plan.updates), plan.unchanged
         return
     try:
-        _write(result, plan, category, user, progress)
+        _write(result, plan, category, user, specs, progress)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -208,49 +213,86 @@ def _plain(value):
     return value.value if hasattr(value, "label") else value
 
 
-def _write(result, plan, category, user, progress) -> None:
+def _ids_by(table, key_cols, keys: list[tuple]) -> dict[tuple, int]:
+    """Read back the ids of freshly inserted rows by their natural key (cheaper than RETURNING per row)."""
+    out = {}
+    first = key_cols[0]
+    for chunk in _chunks(sorted({k[0] for k in keys})):
+        stmt = sa.select(table.c.id, *key_cols).where(first.in_(chunk))
+        for row in db.session.execute(stmt):
+            out[tuple(row[1:])] = row[0]
+    return out
+
+
+def _write(result, plan, category, user, specs, progress) -> None:
     now, user_id = utcnow(), getattr(user, "id", None)
     units = Unit.__table__
     keys = list(plan.new_units)
     if keys:
-        rows = [{"name": n, "township": t, "kind": UnitKind.OTHER.value} for n, t in keys]
-        ids = db.session.execute(sa.insert(units).returning(units.c.id, sort_by_parameter_order=True), rows).scalars()
-        plan.new_units = dict(zip(keys, ids))
+        db.session.execute(sa.insert(units), [{"name": n, "township": t, "kind": UnitKind.OTHER.value}
+                                              for n, t in keys])
+        found = _ids_by(units, [units.c.name, units.c.township], keys)
+        plan.new_units = {k: found[k] for k in keys}
         result.units_created = [f"{n}（{t}）" for n, t in keys]
 
     def unit_id(value):
         return plan.new_units[value] if isinstance(value, tuple) else value
 
-    department_id = department_for_category(category).id
     changes: list[dict] = []
     if plan.creates:
-        assets, detail = Asset.__table__, DETAIL_MODELS[category].__table__
-        rows = []
-        for asset_row, _ in plan.creates:
-            row = {UNIT_COLUMNS.get(k, k): _plain(unit_id(v) if k in UNIT_COLUMNS else v) for k, v in asset_row.items()}
-            row.update(category=category.value, department_id=department_id, created_at=now, updated_at=now,
-                       version=1)
-            rows.append(row)
-        ids = []
-        for n, chunk in enumerate(_chunks(rows, 5000)):
-            if progress:
-                progress("写入", n * 5000, len(rows))
-            ids.extend(db.session.execute(
-                sa.insert(assets).returning(assets.c.id, sort_by_parameter_order=True), chunk).scalars())
-        db.session.execute(sa.insert(detail), [
-            {"asset_id": aid, **{k: _plain(v) for k, v in d.items()}} for aid, (_, d) in zip(ids, plan.creates)])
-        changes.extend({"asset_id": aid, "changed_at": now, "user_id": user_id, "action": "import",
-                        "field": "record", "before": None, "after": "导入新建"} for aid in ids)
+        changes.extend(_write_creates(result, plan, category, specs, now, user_id, unit_id, progress))
     if plan.updates:
         changes.extend(_write_updates(plan, category, now, user_id, unit_id))
-    if changes:
-        db.session.execute(sa.insert(AssetChange.__table__), changes)
+    for chunk in _chunks(changes, 10_000):
+        db.session.execute(sa.insert(AssetChange.__table__), chunk)
     result.created, result.updated, result.unchanged = len(plan.creates), len(plan.updates), plan.unchanged
     result.changed_fields = len(changes) - len(plan.creates)
     audit.record("asset.import", object_type="asset", user=user, details={
         "file": result.filename, "category": category.value, "rows": result.rows, "created": result.created,
         "updated": result.updated, "unchanged": result.unchanged, "changed_fields": result.changed_fields,
         "units_created": len(result.units_created), "warnings": len(result.warnings)})
+
+
+def _write_creates(result, plan, category, specs, now, user_id, unit_id, progress) -> list[dict]:
+    """Insert new assets and their details in chunks, building the row dicts chunk by chunk."""
+    assets, detail = Asset.__table__, DETAIL_MODELS[category].__table__
+    pos = result.positions
+    department_id = department_for_category(category).id
+    asset_fields = [(s.name, pos[s.name]) for s in specs if s.table == "asset" and s.name not in UNIT_COLUMNS]
+    detail_fields = [(s.name, pos[s.name]) for s in specs if s.table != "asset"]
+    fixed = {"category": category.value, "department_id": department_id, "created_at": now, "updated_at": now,
+             "version": 1, "status": NEW_DEFAULTS["status"].value}
+    detail_defaults = {k: v for k, v in NEW_DEFAULTS.items() if k in detail.c}
+    changes = []
+    total = len(plan.creates)
+    for n, chunk in enumerate(_chunks(plan.creates, 5000)):
+        if progress:
+            progress("写入", n * 5000, total)
+        rows = []
+        for prow in chunk:
+            row = dict(fixed)
+            for name, at in asset_fields:
+                value = prow.values[at]
+                row[name] = fixed.get(name) if value is None else _plain(value)
+            row["owner_unit_id"] = unit_id(prow.owner)
+            row["user_unit_id"] = unit_id(prow.holder)
+            rows.append(row)
+        db.session.execute(sa.insert(assets), rows)
+        codes = [(r["code"],) for r in rows]
+        ids = _ids_by(assets, [assets.c.code], codes)
+        details = []
+        for prow, (code,) in zip(chunk, codes):
+            row = {"asset_id": ids[(code,)], **detail_defaults}
+            for name, at in detail_fields:
+                value = prow.values[at]
+                row[name] = detail_defaults.get(name) if value is None else _plain(value)
+            details.append(row)
+        db.session.execute(sa.insert(detail), details)
+        changes.extend({"asset_id": ids[c], "changed_at": now, "user_id": user_id, "action": "import",
+                        "field": "record", "before": None, "after": "导入新建"} for c in codes)
+    if progress:
+        progress("写入", total, total)
+    return changes
 
 
 def _write_updates(plan, category, now, user_id, unit_id) -> list[dict]:

@@ -5,8 +5,10 @@ raised one by one; the database is written only when there are none (see import_
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import ROUND_HALF_UP
 from typing import Callable
 
 from registry.assets.fields import FieldError, FieldSpec, compile_parser, fields_for
@@ -35,12 +37,15 @@ class Problem:
     col: int | None = None
 
 
-@dataclass
 class ParsedRow:
-    """A row's parsed values, keyed by field name, with its Excel row number."""
+    """A row's parsed values (a tuple in `ImportResult.positions` order) and its Excel row number."""
 
-    row: int
-    values: dict
+    __slots__ = ("row", "values", "owner", "holder")
+
+    def __init__(self, row: int, values: tuple):
+        self.row = row
+        self.values = values
+        self.owner = self.holder = None  # resolved unit ids, or (name, township) of a unit to create
 
 
 @dataclass
@@ -61,6 +66,8 @@ class ImportResult:
     sheet: RawSheet | None = None
     header_row: int = 1
     columns: list[FieldSpec | None] = field(default_factory=list)
+    positions: dict[str, int] = field(default_factory=dict)  # field name -> index in ParsedRow.values
+    _column_index: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -78,10 +85,9 @@ class ImportResult:
 
     def column_of(self, name: str) -> int | None:
         """Return the column index holding field `name`, if the file has it."""
-        for i, spec in enumerate(self.columns):
-            if spec is not None and spec.name == name:
-                return i
-        return None
+        if not self._column_index:
+            self._column_index = {spec.name: i for i, spec in enumerate(self.columns) if spec is not None}
+        return self._column_index.get(name)
 
 
 def _header_text(cell) -> str:
@@ -96,7 +102,7 @@ def _detect_category(header: list[str]) -> Category | None:
 def locate_header(sheet: RawSheet) -> tuple[int, Category, list[FieldSpec | None]]:
     """Find the header row (within the first rows), the category, and the field of each column."""
     code_label = fields_for(Category.ELEVATOR)[0].label
-    for index, row in enumerate(sheet.rows[:HEADER_SEARCH_ROWS]):
+    for index, row in enumerate(itertools.islice(sheet.iter_rows(), HEADER_SEARCH_ROWS)):
         header = [_header_text(c) for c in row]
         if code_label in header:
             break
@@ -135,53 +141,62 @@ def _is_blank(row: list) -> bool:
     return all(isinstance(v, str) and not v.strip() or v is None for v in row)
 
 
-def parse_rows(result: ImportResult, max_rows: int, today: date, progress: Progress | None = None
-               ) -> list[ParsedRow]:
-    """Parse every data row into field values; collect problems on `result` (nothing is raised per row)."""
-    sheet, columns = result.sheet, result.columns
+def parse_rows(result: ImportResult, max_rows: int, today: date, progress: Progress | None = None,
+               steps: dict | None = None) -> list[ParsedRow]:
+    """Parse every data row into field values; collect problems on `result` (nothing is raised per row).
+
+    `steps` maps decimal field names to the step their column stores (values are rounded to it).
+    """
+    columns = result.columns
     parsers = [(i, spec, compile_parser(spec, today)) for i, spec in enumerate(columns) if spec is not None]
+    result.positions = {spec.name: k for k, (_, spec, _) in enumerate(parsers)}
+    steps = {result.positions[n]: step for n, step in (steps or {}).items() if n in result.positions}
     unlabeled = [i for i, spec in enumerate(columns) if spec is None]
-    code_col = result.column_of("code")
+    pos, code_col = result.positions, result.column_of("code")
+    code_at, township_at = pos.get("code"), pos.get("township")
+    unit_at = [(pos[n], n) for n in ("owner_unit", "user_unit") if n in pos]
     townships = set(TOWNSHIPS)
     seen_codes: dict[str, int] = {}
     parsed: list[ParsedRow] = []
-    data = sheet.rows[result.header_row:]
-    total = len(data)
-    for offset, row in enumerate(data):
-        if progress and offset % 5000 == 0:
-            progress("校验", offset, total)
+    rows = itertools.islice(result.sheet.iter_rows(), result.header_row, None)
+    total = result.sheet.height
+    for row_no, row in enumerate(rows, start=result.header_row + 1):
+        if progress and row_no % 5000 == 0:
+            progress("校验", row_no, total)
         if _is_blank(row):
             continue
-        row_no = result.header_row + offset + 1
         if len(parsed) >= max_rows:
             raise TooLarge(f"数据超过 {max_rows:,} 行的导入上限（第 {row_no} 行），请拆分文件后分批导入")
-        values, width = {}, len(row)
+        values, width = [], len(row)
         for i, spec, parse in parsers:
             try:
                 value, warning = parse(row[i] if i < width else "")
             except FieldError as exc:
                 result.add_error(row_no, i, exc.message)
-                continue
+                value, warning = None, None
             if warning:
                 result.warnings.append(Problem(row_no, spec.label, warning, i))
-            values[spec.name] = value
+            values.append(value)
+        for k, step in steps.items():
+            if values[k] is not None:
+                values[k] = values[k].quantize(step, ROUND_HALF_UP)
         for i in unlabeled:
             if i < width and row[i] not in ("", None):
                 result.add_error(row_no, i, "该列没有列名，数据无法识别；请删除或补上列名")
-        code = values.get("code")
+        code = values[code_at]
         if code is not None:
             if code in seen_codes:
                 result.add_error(row_no, code_col, f"设备编码「{code}」与第 {seen_codes[code]} 行重复")
             else:
                 seen_codes[code] = row_no
-        township = values.get("township")
+        township = values[township_at]
         if township is not None and township not in townships:
             result.add_error(row_no, result.column_of("township"),
                              f"「{township[:40]}」不是新郑市的乡镇/街道，可选：{'、'.join(TOWNSHIPS)}")
-        for name in ("owner_unit", "user_unit"):
-            if values.get(name) and len(values[name]) > UNIT_NAME_MAX:
+        for k, name in unit_at:
+            if values[k] and len(values[k]) > UNIT_NAME_MAX:
                 result.add_error(row_no, result.column_of(name), f"长度不能超过 {UNIT_NAME_MAX} 个字符")
-        parsed.append(ParsedRow(row_no, values))
+        parsed.append(ParsedRow(row_no, tuple(values)))
     result.rows = len(parsed)
     if progress:
         progress("校验", total, total)
@@ -203,7 +218,7 @@ def run_import(data: bytes, filename: str, user=None, category: Category | None 
     import_writer.check_permission(user, category)
     result = ImportResult(filename=filename, category=category, sheet=sheet, header_row=header_index + 1,
                           columns=columns)
-    parsed = parse_rows(result, max_rows, today, progress)
+    parsed = parse_rows(result, max_rows, today, progress, import_writer.decimal_steps(columns, category))
     if not parsed and not result.errors:
         raise ImportRejected(f"文件中没有数据行（表头在第 {header_index + 1} 行，其下为空）")
     import_writer.plan_and_write(result, parsed, user, dry_run=dry_run, progress=progress)

@@ -42,13 +42,32 @@ class TooLarge(ImportRejected):
 
 @dataclass
 class RawSheet:
-    """Cell values of the data sheet, row 1 first, as the user sees them in Excel."""
+    """The data sheet: its rows are produced lazily, row 1 first, as the user sees them in Excel."""
 
     name: str | None  # sheet name; None for CSV
-    rows: list[list] = field(default_factory=list)
+    rows: list[list] | None = None  # CSV rows (an xlsx sheet is read lazily from `calamine`)
     category: Category | None = None
     kind: str = "xlsx"
     merged: list[tuple[int, str]] = field(default_factory=list)  # (last row, "B4:C4") per merged range
+    calamine: object = None
+
+    @property
+    def height(self) -> int:
+        """Return the number of rows, counting from row 1."""
+        if self.calamine is None:
+            return len(self.rows or [])
+        return 0 if self.calamine.end is None else self.calamine.end[0] + 1
+
+    def iter_rows(self):
+        """Yield every row as a list of cell values, from row 1 and column A."""
+        if self.calamine is None:
+            yield from self.rows or []
+            return
+        if self.calamine.start is None:  # an empty sheet
+            return
+        pad = [""] * self.calamine.start[1]  # calamine starts rows at 1 but columns at the first used one
+        for row in self.calamine.iter_rows():
+            yield pad + row if pad else row
 
 
 def column_letter(index: int) -> str:
@@ -209,8 +228,7 @@ def _calamine_rows(data: bytes, name: str, category: Category) -> RawSheet:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheet = wb.get_sheet_by_name(name)
         merged = sheet.merged_cell_ranges or []
-        rows = sheet.to_python(skip_empty_area=False)
     except Exception as exc:  # noqa: BLE001 - calamine raises its own classes for every kind of damage
         raise ImportRejected(f"工作表「{name}」无法读取，文件可能已损坏：{type(exc).__name__}") from None
     ranges = [(b[0] + 1, f"{column_letter(a[1])}{a[0] + 1}:{column_letter(b[1])}{b[0] + 1}") for a, b in merged]
-    return RawSheet(name=name, rows=rows, category=category, merged=ranges)
+    return RawSheet(name=name, category=category, merged=ranges, calamine=sheet)
