@@ -234,3 +234,34 @@ def test_cli_import_with_progress(app, runner, tmp_path):
     assert "导入完成：电梯 29 行，新建 29" in result.output and "校验" in result.output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Asset.id))) == 29
+
+
+def test_data_starting_in_column_b_keeps_excel_row_and_column_numbers(app, client, login):
+    login("maintainer", "zjj")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "电梯"
+    for c, label in enumerate(ELEVATOR_HEADERS, start=2):
+        ws.cell(row=3, column=c, value=label)
+    row = good_row(1, 层数="高")
+    for c, label in enumerate(ELEVATOR_HEADERS, start=2):
+        ws.cell(row=4, column=c, value=row.get(label))
+    buf = io.BytesIO()
+    wb.save(buf)
+    text = upload(client, buf.getvalue()).get_data(as_text=True)
+    assert '<td class="num">4</td><td>层数</td><td>「高」不是数字</td>' in text
+
+
+def test_concurrent_duplicate_write_is_a_conflict_not_a_crash(app, client, login, monkeypatch):
+    login("maintainer", "zjj")
+    from registry.assets import import_writer
+    real = import_writer._write
+
+    def racing(result, plan, *args):
+        factories.make_asset(Category.ELEVATOR, code="C-DT-00001")  # someone else, just before our write
+        return real(result, plan, *args)
+    monkeypatch.setattr(import_writer, "_write", racing)
+    resp = upload(client, workbook([good_row(1)]))
+    assert resp.status_code == 409 and "未写入任何数据" in resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(AssetChange.id))) == 0

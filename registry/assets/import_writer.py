@@ -204,6 +204,10 @@ def plan_and_write(result, parsed, user, *, dry_run=False, progress=None) -> Non
     try:
         _write(result, plan, category, user, specs, progress)
         db.session.commit()
+    except sa.exc.IntegrityError:
+        # Another user created the same code, unit or plate between our checks and our write.
+        db.session.rollback()
+        raise Conflict("导入期间有其他用户写入了相同的设备编码、单位或号牌，本次导入未写入任何数据，请重新导入") from None
     except Exception:
         db.session.rollback()
         raise
