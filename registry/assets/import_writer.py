@@ -164,7 +164,7 @@ def _diff(old, prow, specs, pos, plan):
         plan.unchanged += 1
 
 
-def _check_unique_details(result, parsed, existing, category):
+def _check_unique_details(result, parsed, existing_ids, category):
     """Refuse values of unique detail columns (registration code, plate) already used elsewhere."""
     detail = DETAIL_MODELS[category].__table__
     pos = result.positions
@@ -177,8 +177,7 @@ def _check_unique_details(result, parsed, existing, category):
             if value in owners:
                 result.add_error(prow.row, result.column_of(col.name), f"「{value}」与第 {owners[value][0]} 行重复")
             else:
-                old = existing.get(prow.values[pos["code"]])
-                owners[value] = (prow.row, old["id"] if old else None)
+                owners[value] = (prow.row, existing_ids.get(prow.values[pos["code"]]))
         for chunk in _chunks(list(owners)):
             for value, asset_id in db.session.execute(sa.select(col, detail.c.asset_id).where(col.in_(chunk))):
                 row_no, own_id = owners[value]
@@ -191,14 +190,19 @@ def plan_and_write(result, parsed, user, *, dry_run=False, progress=None) -> Non
     category = result.category
     specs = [s for s in result.columns if s is not None]
     code_at = result.positions["code"]
-    existing = _load_existing(category, [p.values[code_at] for p in parsed if p.values[code_at]])
     unit_at = [result.positions[n] for n in UNIT_COLUMNS if n in result.positions]
     units = _load_units({p.values[k] for p in parsed for k in unit_at if p.values[k]})
     plan = _Plan()
-    _check_rows(result, parsed, existing, units, category, plan, specs)
-    _check_unique_details(result, parsed, existing, category)
+    existing_ids: dict[str, int] = {}
+    # Existing rows are loaded and compared a chunk at a time: only the changed ones stay in memory.
+    for chunk in _chunks(parsed, 5000):
+        existing = _load_existing(category, [p.values[code_at] for p in chunk if p.values[code_at]])
+        existing_ids.update((code, old["id"]) for code, old in existing.items())
+        _check_rows(result, chunk, existing, units, category, plan, specs)
+    _check_unique_details(result, parsed, existing_ids, category)
     if result.errors or dry_run:
         db.session.rollback()
+        result.units_created = [f"{n}（{t}）" for n, t in plan.new_units]
         result.created, result.updated, result.unchanged = len(plan.creates), len(plan.updates), plan.unchanged
         return
     try:

@@ -156,6 +156,8 @@ def parse_rows(result: ImportResult, max_rows: int, today: date, progress: Progr
     code_at, township_at = pos.get("code"), pos.get("township")
     unit_at = [(pos[n], n) for n in ("owner_unit", "user_unit") if n in pos]
     townships = set(TOWNSHIPS)
+    # Share equal values (unit names, townships, dates ...) between rows: 100k rows repeat them a lot.
+    shared = [{} if spec.kind in ("str", "unit", "date", "enum", "decimal") else None for _, spec, _ in parsers]
     seen_codes: dict[str, int] = {}
     parsed: list[ParsedRow] = []
     rows = itertools.islice(result.sheet.iter_rows(), result.header_row, None)
@@ -177,6 +179,9 @@ def parse_rows(result: ImportResult, max_rows: int, today: date, progress: Progr
             if warning:
                 result.warnings.append(Problem(row_no, spec.label, warning, i))
             values.append(value)
+        for k, cache in enumerate(shared):
+            if cache is not None and values[k] is not None:
+                values[k] = cache.setdefault(values[k], values[k])
         for k, step in steps.items():
             if values[k] is not None:
                 values[k] = values[k].quantize(step, ROUND_HALF_UP)
@@ -221,5 +226,6 @@ def run_import(data: bytes, filename: str, user=None, category: Category | None 
     parsed = parse_rows(result, max_rows, today, progress, import_writer.decimal_steps(columns, category))
     if not parsed and not result.errors:
         raise ImportRejected(f"文件中没有数据行（表头在第 {header_index + 1} 行，其下为空）")
+    sheet.release()  # free the workbook before the database phase; an error report re-reads it
     import_writer.plan_and_write(result, parsed, user, dry_run=dry_run, progress=progress)
     return result

@@ -50,16 +50,26 @@ class RawSheet:
     kind: str = "xlsx"
     merged: list[tuple[int, str]] = field(default_factory=list)  # (last row, "B4:C4") per merged range
     calamine: object = None
+    data: bytes | None = None  # the upload, to reopen the sheet after `release`
+
+    def release(self) -> None:
+        """Drop the parsed workbook (it is reopened from `data` if rows are needed again)."""
+        if self.calamine is not None:
+            self.calamine = None
 
     @property
     def height(self) -> int:
         """Return the number of rows, counting from row 1."""
+        if self.calamine is None and self.data is not None:
+            self.calamine = _calamine_rows(self.data, self.name, self.category).calamine
         if self.calamine is None:
             return len(self.rows or [])
         return 0 if self.calamine.end is None else self.calamine.end[0] + 1
 
     def iter_rows(self):
         """Yield every row as a list of cell values, from row 1 and column A."""
+        if self.calamine is None and self.data is not None:
+            self.calamine = _calamine_rows(self.data, self.name, self.category).calamine
         if self.calamine is None:
             yield from self.rows or []
             return
@@ -231,4 +241,4 @@ def _calamine_rows(data: bytes, name: str, category: Category) -> RawSheet:
     except Exception as exc:  # noqa: BLE001 - calamine raises its own classes for every kind of damage
         raise ImportRejected(f"工作表「{name}」无法读取，文件可能已损坏：{type(exc).__name__}") from None
     ranges = [(b[0] + 1, f"{column_letter(a[1])}{a[0] + 1}:{column_letter(b[1])}{b[0] + 1}") for a, b in merged]
-    return RawSheet(name=name, category=category, merged=ranges, calamine=sheet)
+    return RawSheet(name=name, category=category, merged=ranges, calamine=sheet, data=data)
