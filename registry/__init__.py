@@ -88,6 +88,13 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(policy_bp)
     app.register_blueprint(audit_bp)
 
+    # assets: Excel templates, import and export
+    from registry.assets.transfer_api import blp as transfer_api_blp
+    from registry.assets.transfer_views import bp as transfer_bp
+    from registry.extensions import api
+    app.register_blueprint(transfer_bp)
+    api.register_blueprint(transfer_api_blp)
+
 
 def register_security(app: Flask) -> None:
     """Require login everywhere except the public endpoints, and set security headers."""

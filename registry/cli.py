@@ -123,4 +123,5 @@ def register_commands(app: Flask) -> None:
     from registry.audit.cli import audit_cli
     if "audit" not in registry_cli.commands:
         registry_cli.add_command(audit_cli)
+    from registry.assets import transfer_cli  # noqa: F401  (adds import/export to the group)
     app.cli.add_command(registry_cli)

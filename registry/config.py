@@ -38,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "TIMEZONE": "Asia/Shanghai",
     "SESSION_COOKIE_SECURE": False,
     "RATELIMIT_ENABLED": True,
+    "IMPORT_MAX_ROWS": 200_000,
 }
 
 
