@@ -17,7 +17,7 @@ from registry.assets import assessments, queries, services
 from registry.assets.assessment_schemas import AssessmentInSchema, AssessmentOutSchema
 from registry.assets.schemas import (
     AssetCreateSchema, AssetDeleteSchema, AssetListArgs, AssetOutSchema, AssetPageSchema, AssetPatchSchema,
-    _DetailMixin, flatten_errors, load_or_fail,
+    load_or_fail, load_patch,
 )
 from registry.enums import Role
 from registry.errors import Conflict, DomainError, ValidationFailed
@@ -107,15 +107,11 @@ class AssetItem(MethodView):
         """Change some attributes; a stale version gets 409 (body) or 412 (If-Match) and changes nothing."""
         raw = _body()
         header_version = _if_match()
-        data = load_or_fail(AssetPatchSchema(), raw)
+        asset = services.get_editable(asset_id, current_user)
+        data = load_patch(asset.category, raw)
         body_version = data.pop("version", None)
         if header_version is None and body_version is None:
             raise PreconditionRequired("请提交读取时的版本号（请求体 version 或 If-Match 头）")
-        asset = services.get_editable(asset_id, current_user)
-        try:
-            data["detail"] = _DetailMixin.load_detail(asset.category, raw.get("detail"), partial=True)
-        except Exception as exc:  # marshmallow.ValidationError from the category schema
-            raise ValidationFailed("数据校验未通过，请按提示修改", flatten_errors(getattr(exc, "messages", {}))) from None
         if header_version is not None and header_version != asset.version:
             raise PreconditionFailed(f"该设备已被他人修改（当前版本 {asset.version}），请重新读取后再提交")
         expected = header_version if header_version is not None else body_version

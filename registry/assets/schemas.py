@@ -128,10 +128,23 @@ class _AssetCreateBase(_Strict, _DetailMixin):
                        metadata={"description": "类别：" + "、".join(f"{c.value}（{c.label}）" for c in Category)})
     detail = mf.Dict(load_default=dict, metadata={"description": _DETAIL_DOC})
 
-    @ma.post_load
-    def _check_detail(self, data, **kwargs):
-        data["detail"] = self.load_detail(data["category"], data.get("detail"), partial=False)
-        return data
+    def load(self, data, **kwargs):
+        """Load common fields and the category's detail together, reporting both sets of errors."""
+        errors, result, detail = {}, None, {}
+        try:
+            result = super().load(data, **kwargs)
+        except ma.ValidationError as exc:
+            errors.update(exc.messages)
+        raw_category = data.get("category") if isinstance(data, dict) else None
+        if raw_category in Category.values():
+            try:
+                detail = self.load_detail(Category(raw_category), data.get("detail"), partial=False)
+            except ma.ValidationError as exc:
+                errors.update(exc.messages)
+        if errors:
+            raise ma.ValidationError(errors)
+        result["detail"] = detail
+        return result
 
     def handle_error(self, error, data, **kwargs):
         error.messages = _unknown_in_chinese(error.messages) if isinstance(error.messages, dict) else error.messages
@@ -223,6 +236,25 @@ class AssetPageSchema(ma.Schema):
     items = mf.List(mf.Nested(AssetOutSchema))
     next_cursor = mf.String(allow_none=True)
     prev_cursor = mf.String(allow_none=True)
+
+
+def load_patch(category: Category, data) -> dict:
+    """Load a partial change for an asset of `category` (common fields and detail); raise ValidationFailed."""
+    errors, result, detail = {}, {}, {}
+    if not isinstance(data, dict):
+        raise ValidationFailed("请求体应为 JSON 对象", {"_schema": ["请求体应为 JSON 对象"]})
+    try:
+        result = AssetPatchSchema().load(data)
+    except ma.ValidationError as exc:
+        errors.update(exc.messages)
+    try:
+        detail = _DetailMixin.load_detail(category, data.get("detail"), partial=True)
+    except ma.ValidationError as exc:
+        errors.update(exc.messages)
+    if errors:
+        raise ValidationFailed("数据校验未通过，请按提示修改", flatten_errors(errors))
+    result["detail"] = detail
+    return result
 
 
 def load_or_fail(schema: ma.Schema, data) -> dict:

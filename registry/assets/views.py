@@ -13,7 +13,7 @@ from registry.assets import assessments, queries, services
 from registry.assets.fields import fields_for
 from registry.assets.forms import CsrfForm, asset_form_values, field_groups
 from registry.assets.history import display_value, history, label_for, spec_value
-from registry.assets.schemas import AssetCreateSchema, AssetPatchSchema, form_to_input, load_or_fail
+from registry.assets.schemas import AssetCreateSchema, AssetPatchSchema, form_to_input, load_or_fail, load_patch
 from registry.enums import Category, Role
 from registry.errors import Conflict, ValidationFailed
 from registry.orgs.reference import DEPARTMENTS, TOWNSHIPS
@@ -135,7 +135,7 @@ def edit(asset_id: int):
         try:
             if not form.validate_on_submit():
                 raise ValidationFailed("表单已过期", {"_schema": ["表单已过期，请重新提交"]})
-            changes = load_or_fail(AssetPatchSchema(), form_to_input(asset.category, request.form, partial=True))
+            changes = load_patch(asset.category, form_to_input(asset.category, request.form, partial=True))
             asset, diff = services.update_asset(asset_id, changes, current_user, version)
             flash(f"已保存，修改了 {len(diff)} 项" if diff else "没有需要保存的修改", "success")
             return redirect(url_for("assets.detail", asset_id=asset_id))
