@@ -44,8 +44,8 @@ def _category(value: str) -> Category:
         abort(404)
 
 
-def _age_years(asset) -> int | None:
-    start = asset.age_start
+def _age_years(row) -> int | None:
+    start = queries.age_start(row)
     if start is None:
         return None
     today = date.today()
@@ -70,14 +70,14 @@ def list_assets(category: str):
     errors, count, status = {}, None, 200
     try:
         filters = queries.parse_filters(request.args, cat)
-        page = queries.list_assets(filters, current_user, request.args.get("cursor"))
+        page = queries.list_assets(filters, current_user, request.args.get("cursor"), summary=True)
         if request.args.get("count"):
             count = queries.count_assets(filters, current_user)
     except ValidationFailed as exc:
         filters, page, errors, status = queries.ListFilters(category=cat), queries.Page([], None, None), exc.errors, 400
     return render_template("assets/list.html", category=cat, filters=filters, page=page, errors=errors,
                            count=count, args=request.args, townships=TOWNSHIPS, departments=DEPARTMENTS,
-                           sorts=queries.SORTS, age_years=_age_years, is_stale=assessments.is_grade_stale,
+                           sorts=queries.SORTS, age_years=_age_years, age_start=queries.age_start, is_stale=assessments.is_grade_stale,
                            can_edit=cat.value in editable_categories(current_user), form=CsrfForm()), status
 
 
