@@ -136,3 +136,17 @@ def test_bulk_edit_and_soft_delete(client, app, login):
     assert "已删除" in client.get("/assets/c/elevator?deleted=1").get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Asset, a).status is LifecycleStatus.IDLE
+
+
+def test_findings_block_appears_when_a_provider_is_registered(client, app, login):
+    from types import SimpleNamespace
+    from registry.assets.views import FINDINGS_EXTENSION
+    from registry.enums import RuleOutcome
+    login("taskforce", None)
+    asset_id, _ = _asset(app)
+    assert 'id="findings"' not in client.get(f"/assets/{asset_id}").get_data(as_text=True)
+    app.extensions[FINDINGS_EXTENSION] = lambda asset: [SimpleNamespace(
+        outcome=RuleOutcome.MANDATORY_RENEWAL, result="HIT", overdue=False, rule_code="XZ-7", rule_version=1,
+        as_of="2026-01-01", deadline=None, explanation=f"{asset.code} 投入使用已超过 20 年")]
+    html = client.get(f"/assets/{asset_id}").get_data(as_text=True)
+    assert 'id="findings"' in html and "强制更新" in html and "投入使用已超过 20 年" in html

@@ -20,6 +20,8 @@ from registry.orgs.reference import DEPARTMENTS, TOWNSHIPS
 
 bp = Blueprint("assets", __name__, url_prefix="/assets")
 MAINTAINERS = (Role.MAINTAINER,)
+# The rules engine registers `app.extensions[FINDINGS_EXTENSION] = callable(asset) -> list[FindingResult]`.
+FINDINGS_EXTENSION = "registry.asset_findings"
 
 
 @bp.app_context_processor
@@ -116,7 +118,13 @@ def detail(asset_id: int):
                            assessments=assessments.assessments_for(asset.id),
                            stale=assessments.is_grade_stale(asset), can_edit=can_edit_asset(current_user, asset),
                            can_assess=current_user.role is Role.INSPECTOR, form=CsrfForm(),
-                           findings=None)
+                           findings=_findings(asset))
+
+
+def _findings(asset):
+    """Return the rule findings for `asset` when a rules engine registered a provider, else None (no block)."""
+    provider = current_app.extensions.get(FINDINGS_EXTENSION)
+    return provider(asset) if provider else None
 
 
 @bp.route("/<int:asset_id>/edit", methods=["GET", "POST"])
