@@ -151,3 +151,13 @@ def test_soft_delete_keeps_the_row_and_records_the_reason(ctx):
     assert {c.field for c in _changes(asset.id)} == {"deleted_at", "deletion_reason"}
     with pytest.raises(Conflict):
         services.update_asset(asset.id, {"name": "x"}, user, expected_version=row.version)
+
+
+def test_unchanged_unit_name_keeps_the_unit_from_another_township(ctx):
+    user = make_user("maintainer", "zjj")
+    owner = make_unit("新郑市供水公司", township="新华路街道")
+    asset = make_asset(Category.PIPE, owner=owner, township="龙湖镇")
+    _a, diff = services.update_asset(asset.id, {"owner_unit": "新郑市供水公司", "name": "新名称"}, user, 1)
+    assert set(diff) == {"name"} and asset.owner_unit_id == owner.id
+    services.update_asset(asset.id, {"owner_unit": "龙湖镇水务站"}, user, 2)
+    assert asset.owner_unit.name == "龙湖镇水务站" and asset.owner_unit.township == "龙湖镇"

@@ -84,6 +84,9 @@ def _set_values(asset: Asset, values: dict) -> None:
         if spec is None or name == "township":
             continue
         if spec.kind == "unit":
+            current = getattr(asset, name)
+            if isinstance(value, str) and current is not None and current.name == value.strip():
+                continue  # same name: keep the registered unit even if it sits in another township
             unit = value if isinstance(value, Unit) or not value else find_or_create_unit(value, asset.township)[0]
             setattr(asset, name, unit)
         elif spec.table == "asset":
