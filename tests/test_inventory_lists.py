@@ -91,3 +91,13 @@ def test_bad_filters_and_cursor_are_chinese_400s(ctx):
     assert set(exc.value.errors) == {"age_min", "grade", "year", "sort"}
     with pytest.raises(ValidationFailed):
         queries.list_assets(queries.ListFilters(), make_user("taskforce", None), cursor="not-a-cursor")
+
+
+def test_keyword_is_code_prefix_or_name_substring(fleet):
+    user = make_user("taskforce", None)
+    by = lambda q: {a.code for a in queries.list_assets(  # noqa: E731
+        queries.parse_filters(MultiDict({"q": q}), Category.ELEVATOR), user).items}
+    assert by("dt-01") == {"DT-010", "DT-011", "DT-012"}  # prefix, case-insensitive
+    assert by("01") == set()  # not a prefix
+    assert by("电梯") == {a.code for a in fleet}  # Chinese: substring of the name
+    assert by(f"梯{fleet[4].name.removeprefix('电梯')}") == {fleet[4].code}

@@ -159,8 +159,23 @@ def conditions(f: ListFilters, user, as_of: date | None = None) -> list:
     if f.year is not None:
         conds.append(start.between(date(f.year, 1, 1), date(f.year, 12, 31)))
     if f.q:
-        conds.append(sa.or_(Asset.code.contains(f.q, autoescape=True), Asset.name.contains(f.q, autoescape=True)))
+        conds.append(keyword_condition(f.q))
     return conds
+
+
+def keyword_condition(q: str):
+    """Match a code prefix (index range, fast) for ASCII input, else a substring of the name (a scan).
+
+    Codes are typed from labels (XZ-DT-0000123), names in Chinese; a substring search cannot use
+    a B-tree index, so only the name search pays for a scan. The range relies on byte order
+    (SQLite BINARY, PostgreSQL C/C.UTF-8 collation, as scripts/pg-setup.sh creates).
+    """
+    q = q.strip()
+    if q.isascii():
+        prefix = q.upper()
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        return sa.and_(Asset.code >= prefix, Asset.code < upper)
+    return Asset.name.contains(q, autoescape=True)
 
 
 def encode_cursor(direction: str, phase: int, value, asset_id: int) -> str:

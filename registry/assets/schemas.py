@@ -223,7 +223,7 @@ class AssetListArgs(ma.Schema):
     age_min = mf.String(metadata={"description": "使用年限下限（年，含）"})
     age_max = mf.String(metadata={"description": "使用年限上限（年，含）"})
     year = mf.String(metadata={"description": "投入使用（公务用车为登记）年份"})
-    q = mf.String(metadata={"description": "关键词：设备编码或名称"})
+    q = mf.String(metadata={"description": "关键词：ASCII 按设备编码开头匹配；含中文按名称包含匹配"})
     sort = mf.String(metadata={"description": "排序：id、-id、code、-code、commissioned_on、-commissioned_on"})
     deleted = mf.String(metadata={"description": "1 = 含已删除"})
     cursor = mf.String(metadata={"description": "上一页响应中的 next_cursor"})
