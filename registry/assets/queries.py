@@ -19,7 +19,6 @@ from registry.orgs.models import Department, Unit
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
-UNIT_MATCH_LIMIT = 200
 # sort key -> (column, nullable, label)
 SORTS = {
     "id": (Asset.id, False, "登记顺序"),
@@ -141,10 +140,8 @@ def conditions(f: ListFilters, user, as_of: date | None = None) -> list:
             sa.or_(Department.code == f.department, Department.name == f.department)))
         conds.append(Asset.department_id == (dept_id or -1))
     if f.unit:
-        unit_ids = list(db.session.scalars(sa.select(Unit.id).where(Unit.name.contains(f.unit, autoescape=True))
-                                           .limit(UNIT_MATCH_LIMIT)))
-        conds.append(sa.or_(Asset.owner_unit_id.in_(unit_ids), Asset.user_unit_id.in_(unit_ids))
-                     if unit_ids else sa.false())
+        units = sa.select(Unit.id).where(Unit.name.contains(f.unit, autoescape=True)).scalar_subquery()
+        conds.append(sa.or_(Asset.owner_unit_id.in_(units), Asset.user_unit_id.in_(units)))
     if f.township:
         conds.append(Asset.township == f.township)
     if f.status is not None:
