@@ -140,8 +140,7 @@ def conditions(f: ListFilters, user, as_of: date | None = None) -> list:
             sa.or_(Department.code == f.department, Department.name == f.department)))
         conds.append(Asset.department_id == (dept_id or -1))
     if f.unit:
-        units = sa.select(Unit.id).where(Unit.name.contains(f.unit, autoescape=True)).scalar_subquery()
-        conds.append(sa.or_(Asset.owner_unit_id.in_(units), Asset.user_unit_id.in_(units)))
+        conds.append(_unit_condition(f.unit))
     if f.township:
         conds.append(Asset.township == f.township)
     if f.status is not None:
@@ -149,6 +148,10 @@ def conditions(f: ListFilters, user, as_of: date | None = None) -> list:
     if f.grade is not None:
         conds.append(Asset.condition_grade == f.grade)
     start = _age_start(f.category)
+    if f.sort.lstrip("-") != "commissioned_on" and f.category is not Category.OFFICIAL_CAR and f.category is not None:
+        # Hide the date index from the planner: a date range would collect and sort thousands of rows,
+        # while walking the sort index and testing the date stops after one page of matches.
+        start = sa.func.coalesce(Asset.commissioned_on, Asset.commissioned_on)
     if f.age_min is not None:  # at least N full years old on `as_of`
         conds.append(start <= _years_before(as_of, f.age_min))
     if f.age_max is not None:  # not yet N+1 years old
@@ -158,6 +161,26 @@ def conditions(f: ListFilters, user, as_of: date | None = None) -> list:
     if f.q:
         conds.append(keyword_condition(f.q))
     return conds
+
+
+FEW_UNITS = 20
+
+
+def _unit_condition(text: str):
+    """Owner or user unit whose name contains `text`; the plan depends on how many units match.
+
+    Few units: look their assets up through the unit indexes and sort that small set. Many units
+    (a word like 合作社): their assets are common, so walk the sort index and test membership.
+    """
+    matching = sa.select(Unit.id).where(Unit.name.contains(text, autoescape=True))
+    ids = list(db.session.scalars(matching.limit(FEW_UNITS + 1)))
+    if not ids:
+        return sa.false()
+    if len(ids) <= FEW_UNITS:
+        return sa.or_(Asset.owner_unit_id.in_(ids), Asset.user_unit_id.in_(ids))
+    units = matching.scalar_subquery()
+    return sa.or_(sa.func.coalesce(Asset.owner_unit_id, 0).in_(units),
+                  sa.func.coalesce(Asset.user_unit_id, 0).in_(units))
 
 
 def keyword_condition(q: str):

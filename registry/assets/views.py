@@ -77,10 +77,13 @@ def list_assets(category: str):
             count = queries.count_assets(filters, current_user)
     except ValidationFailed as exc:
         filters, page, errors, status = queries.ListFilters(category=cat), queries.Page([], None, None), exc.errors, 400
-    return render_template("assets/list.html", category=cat, filters=filters, page=page, errors=errors,
+    stale_days = current_app.config["CONDITION_STALE_DAYS"]
+    rows = [(a, queries.age_start(a), _age_years(a), assessments.is_grade_stale(a, stale_days=stale_days))
+            for a in page.items]  # computed here: per-row calls inside Jinja cost more than the query
+    return render_template("assets/list.html", category=cat, filters=filters, page=page, rows=rows, errors=errors,
                            count=count, args=request.args, townships=TOWNSHIPS, departments=DEPARTMENTS,
-                           sorts=queries.SORTS, age_years=_age_years, age_start=queries.age_start, is_stale=assessments.is_grade_stale,
-                           can_edit=cat.value in editable_categories(current_user), form=CsrfForm()), status
+                           sorts=queries.SORTS, detail_prefix=url_for("assets.detail", asset_id=0)[:-1],
+                           can_edit=cat.value in editable_categories(current_user)), status
 
 
 @bp.route("/c/<category>/new", methods=["GET", "POST"])
