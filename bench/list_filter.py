@@ -83,10 +83,7 @@ def _prepare(count: int, grow_to: int | None = None) -> None:
         print(f"seeded {count:,} assets in {time.perf_counter() - started:.1f} s")
     if grow_to:
         _grow(grow_to)
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(sa.text("ANALYZE"))
-    else:
-        db.session.execute(sa.text("ANALYZE"))
+    db.session.execute(sa.text("ANALYZE"))  # planner statistics for the freshly loaded tables
     db.session.commit()
 
 

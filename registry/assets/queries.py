@@ -148,9 +148,11 @@ def conditions(f: ListFilters, user, as_of: date | None = None) -> list:
     if f.grade is not None:
         conds.append(Asset.condition_grade == f.grade)
     start = _age_start(f.category)
-    if f.sort.lstrip("-") != "commissioned_on" and f.category is not Category.OFFICIAL_CAR and f.category is not None:
-        # Hide the date index from the planner: a date range would collect and sort thousands of rows,
-        # while walking the sort index and testing the date stops after one page of matches.
+    if (f.sort.lstrip("-") != "commissioned_on" and f.category not in (Category.OFFICIAL_CAR, None)
+            and db.session.get_bind().dialect.name == "sqlite"):
+        # SQLite (no histograms) picks the date index for any range, then collects and sorts thousands
+        # of rows; walking the sort index and testing the date stops after one page. PostgreSQL
+        # estimates the range from its statistics and needs no hint (the hint would spoil its estimate).
         start = sa.func.coalesce(Asset.commissioned_on, Asset.commissioned_on)
     if f.age_min is not None:  # at least N full years old on `as_of`
         conds.append(start <= _years_before(as_of, f.age_min))
