@@ -241,7 +241,7 @@ def list_assets(f: ListFilters, user, cursor: str | None = None, limit: int = DE
     base = conditions(f, user, as_of)
     direction, phase, value, last_id = decode_cursor(cursor, f.sort) if cursor else ("n", 0, None, None)
     backwards = direction == "p"
-    select = _summary_select() if summary else sa.select(Asset).options(*_load_options(with_detail))
+    select = _summary_select() if summary else sa.select(Asset).options(*_load_options(with_detail, f.category))
     rows = _walk(select, not summary, base, col, nullable, desc, backwards, phase, value, last_id, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
@@ -257,12 +257,13 @@ def list_assets(f: ListFilters, user, cursor: str | None = None, limit: int = DE
     return Page(rows, next_cursor, prev_cursor)
 
 
-def _load_options(with_detail: bool) -> list:
+def _load_options(with_detail: bool, category: Category | None) -> list:
     """Load units and department in the same query; category details only when asked (the API shows them)."""
     opts = [joinedload(Asset.department).lazyload(Department.categories)]
     for c in Category:
         rel = getattr(Asset, c.value)
-        opts.append(selectinload(rel) if with_detail else lazyload(rel))
+        wanted = with_detail and category in (None, c)  # one extra query for the listed category only
+        opts.append(selectinload(rel) if wanted else lazyload(rel))
     return opts
 
 
