@@ -9,6 +9,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from registry import create_app
+from registry.extensions import db
 from registry.enums import Category
 from tests.factories import TEST_PASSWORD, make_asset, make_unit, make_user
 
@@ -33,6 +34,9 @@ def live_server(app, database_url):
     yield f"http://127.0.0.1:{port}"
     server.shutdown()
     thread.join(5)
+    server.server_close()
+    with live.app_context():
+        db.engine.dispose()  # close pooled connections now, not at garbage collection in a later test
 
 
 @pytest.fixture
