@@ -47,6 +47,7 @@ def test_only_inspectors_of_the_department_assess(ctx):
 
 
 def test_photo_type_and_size_are_checked_and_nothing_written(ctx, tmp_path):
+    ctx.config["UPLOAD_FOLDER"] = str(tmp_path)
     inspector = make_user("inspector", "zjj")
     asset = make_asset(Category.ELEVATOR)
     fake = FileStorage(io.BytesIO(b"GIF89a....."), filename="x.jpg", content_type="image/jpeg")
@@ -58,6 +59,7 @@ def test_photo_type_and_size_are_checked_and_nothing_written(ctx, tmp_path):
     row = record_assessment(asset.id, inspector, assessed_on=date(2024, 1, 1), assessor="x", grade=ConditionGrade.BAD,
                             photo=FileStorage(io.BytesIO(PNG), filename="a.png"))
     assert row.photo_content_type == "image/png" and row.photo_path.startswith("assessments/")
+    assert (tmp_path / row.photo_path).read_bytes() == PNG
 
 
 def test_parse_assessment_messages():

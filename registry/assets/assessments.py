@@ -48,9 +48,14 @@ def _check_photo(photo) -> tuple[bytes, str, str] | None:
     raise ValidationFailed("照片格式不支持", {"photo": ["现场照片：只接受 JPEG 或 PNG 图片"]})
 
 
+def uploads_root() -> str:
+    """Return the uploads folder: UPLOAD_FOLDER if configured, else instance/uploads."""
+    return current_app.config.get("UPLOAD_FOLDER") or os.path.join(current_app.instance_path, "uploads")
+
+
 def upload_dir() -> str:
-    """Return the folder assessment photos are stored in (under the instance folder)."""
-    path = os.path.join(current_app.instance_path, "uploads", "assessments")
+    """Return the folder assessment photos are stored in."""
+    path = os.path.join(uploads_root(), "assessments")
     os.makedirs(path, exist_ok=True)
     return path
 
@@ -140,4 +145,4 @@ def photo_of(assessment_id: int, user) -> tuple[str, str]:
     if row is None or not row.photo_path:
         raise NotFound("照片不存在")
     get_readable(row.asset_id, user)
-    return os.path.join(current_app.instance_path, "uploads", row.photo_path), row.photo_content_type
+    return os.path.join(uploads_root(), row.photo_path), row.photo_content_type
