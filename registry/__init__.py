@@ -95,6 +95,16 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(transfer_bp)
     api.register_blueprint(transfer_api_blp)
 
+    # inventory: web pages, JSON API (flask-smorest) and the local API docs page
+    from registry.assets.api import blp as assets_api, docs_bp as api_docs_page
+    from registry.assets.views import bp as assets_bp
+    from registry.extensions import api
+    from registry.orgs.api import blp as units_api
+    app.register_blueprint(assets_bp)
+    app.register_blueprint(api_docs_page)
+    api.register_blueprint(assets_api)
+    api.register_blueprint(units_api)
+
 
 def register_security(app: Flask) -> None:
     """Require login everywhere except the public endpoints, and set security headers."""

@@ -1,7 +1,7 @@
 """Import every model module so the metadata (and Alembic) sees all tables."""
 from registry.accounts.models import ApiToken, SecurityPolicy, User  # noqa: F401
 from registry.assets.models import (  # noqa: F401
-    Asset, AssetChange, ConstructionMachineDetail, ElevatorDetail, FarmMachineDetail,
+    Asset, AssetChange, ConditionAssessment, ConstructionMachineDetail, ElevatorDetail, FarmMachineDetail,
     MedicalDeviceDetail, OfficialCarDetail, PipeDetail,
 )
 from registry.audit.models import AuditRecord  # noqa: F401

@@ -48,6 +48,12 @@ class Asset(db.Model):
         sa.CheckConstraint("version >= 1", name="version_positive"),
         sa.Index("ix_assets_category_id", "category", "id"),
         sa.Index("ix_assets_department_category_id", "department_id", "category", "id"),
+        # Keyset-paginated lists filter by category plus one attribute and walk by id (or the sort key).
+        sa.Index("ix_assets_category_township_id", "category", "township", "id"),
+        sa.Index("ix_assets_category_status_id", "category", "status", "id"),
+        sa.Index("ix_assets_category_grade_id", "category", "condition_grade", "id"),
+        sa.Index("ix_assets_category_commissioned_id", "category", "commissioned_on", "id"),
+        sa.Index("ix_assets_category_code", "category", "code"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -252,3 +258,27 @@ class AssetChange(db.Model):
     field: Mapped[str] = mapped_column(sa.String(64))
     before: Mapped[str | None] = mapped_column(sa.Text)
     after: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class ConditionAssessment(db.Model):
+    """An inspector's on-site condition assessment; the latest one sets the asset's grade."""
+
+    __tablename__ = "condition_assessments"
+    __table_args__ = (
+        _not_future("assessed_on"),
+        sa.Index("ix_condition_assessments_asset_id_assessed_on", "asset_id", "assessed_on", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int] = mapped_column(sa.ForeignKey("assets.id"))
+    assessed_on: Mapped[date] = mapped_column(sa.Date)
+    assessor: Mapped[str] = mapped_column(sa.String(64))
+    grade: Mapped[ConditionGrade] = mapped_column(enum_type(ConditionGrade))
+    findings: Mapped[str] = mapped_column(sa.Text, default="")
+    # Path relative to instance/uploads; the file name is random, never the uploader's.
+    photo_path: Mapped[str | None] = mapped_column(sa.String(255))
+    photo_content_type: Mapped[str | None] = mapped_column(sa.String(32))
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    asset: Mapped[Asset] = relationship()

@@ -1,0 +1,223 @@
+"""Inventory web pages: list per category, detail with history, create/edit, bulk edit, assessments."""
+from __future__ import annotations
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+
+from registry.accounts.access import BUSINESS_READERS, roles_required
+from registry.accounts.scoping import can_edit_asset, editable_categories
+from registry.assets import assessments, queries, services
+from registry.assets.fields import fields_for
+from registry.assets.forms import CsrfForm, asset_form_values, field_groups
+from registry.assets.history import display_value, history, label_for, spec_value
+from registry.assets.schemas import AssetCreateSchema, AssetPatchSchema, form_to_input, load_or_fail, load_patch
+from registry.enums import Category, Role
+from registry.errors import Conflict, ValidationFailed
+from registry.orgs.reference import DEPARTMENTS, TOWNSHIPS
+
+bp = Blueprint("assets", __name__, url_prefix="/assets")
+MAINTAINERS = (Role.MAINTAINER,)
+# The rules engine registers `app.extensions[FINDINGS_EXTENSION] = callable(asset) -> list[FindingResult]`.
+FINDINGS_EXTENSION = "registry.asset_findings"
+
+
+@bp.app_context_processor
+def _nav():
+    if getattr(current_user, "is_authenticated", False) and current_user.role in BUSINESS_READERS:
+        return {"nav_items": [{"url": url_for("assets.index"), "label": "设备台账"},
+                              {"url": url_for("apidocs_page.docs"), "label": "API 文档"}]}
+    return {}
+
+
+@bp.app_template_filter("localtime")
+def _localtime(value):
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%Y-%m-%d %H:%M")
+
+
+def _category(value: str) -> Category:
+    try:
+        return Category(value)
+    except ValueError:
+        abort(404)
+
+
+def _age_years(row) -> int | None:
+    start = queries.age_start(row)
+    if start is None:
+        return None
+    today = date.today()
+    return today.year - start.year - ((today.month, today.day) < (start.month, start.day))
+
+
+@bp.route("/")
+@roles_required(*BUSINESS_READERS)
+def index():
+    """Open the first category the user works on."""
+    mine = sorted(editable_categories(current_user)) or (
+        sorted(current_user.department.category_values) if current_user.department else [])
+    first = next((c for c in Category if c.value in mine), Category.ELEVATOR)
+    return redirect(url_for("assets.list_assets", category=first.value))
+
+
+@bp.route("/c/<category>")
+@roles_required(*BUSINESS_READERS)
+def list_assets(category: str):
+    """List one category's assets with filters, sorting and keyset pagination."""
+    cat = _category(category)
+    errors, count, status = {}, None, 200
+    try:
+        filters = queries.parse_filters(request.args, cat)
+        page = queries.list_assets(filters, current_user, request.args.get("cursor"), summary=True)
+        if request.args.get("count"):
+            count = queries.count_assets(filters, current_user)
+    except ValidationFailed as exc:
+        filters, page, errors, status = queries.ListFilters(category=cat), queries.Page([], None, None), exc.errors, 400
+    stale_days = current_app.config["CONDITION_STALE_DAYS"]
+    rows = [(a, queries.age_start(a), _age_years(a), assessments.is_grade_stale(a, stale_days=stale_days))
+            for a in page.items]  # computed here: per-row calls inside Jinja cost more than the query
+    return render_template("assets/list.html", category=cat, filters=filters, page=page, rows=rows, errors=errors,
+                           count=count, args=request.args, townships=TOWNSHIPS, departments=DEPARTMENTS,
+                           sorts=queries.SORTS, detail_prefix=url_for("assets.detail", asset_id=0)[:-1],
+                           can_edit=cat.value in editable_categories(current_user)), status
+
+
+@bp.route("/c/<category>/new", methods=["GET", "POST"])
+@roles_required(*MAINTAINERS)
+def create(category: str):
+    """Show and handle the new-asset form."""
+    cat = _category(category)
+    if cat.value not in editable_categories(current_user):
+        services.create_asset(cat, {}, current_user)  # raises 403 and audits the refusal
+    form, errors, values = CsrfForm(), {}, {}
+    if request.method == "POST":
+        values = request.form.to_dict()
+        if form.validate_on_submit():
+            try:
+                data = load_or_fail(AssetCreateSchema(), form_to_input(cat, request.form, partial=False))
+                asset = services.create_asset(cat, data, current_user)
+                flash(f"已登记设备 {asset.code}", "success")
+                return redirect(url_for("assets.detail", asset_id=asset.id))
+            except ValidationFailed as exc:
+                errors = exc.errors
+        else:
+            errors = {"_schema": ["表单已过期，请重新提交"]}
+    return render_template("assets/form.html", category=cat, groups=field_groups(cat), values=values,
+                           errors=errors, form=form, asset=None, townships_list=TOWNSHIPS), (422 if errors else 200)
+
+
+@bp.route("/<int:asset_id>")
+@roles_required(*BUSINESS_READERS)
+def detail(asset_id: int):
+    """Show every attribute, assessments, findings (when given) and the full change history."""
+    asset = services.get_readable(asset_id, current_user)
+    rows = [(s, display_value(spec_value(asset, s))) for s in fields_for(asset.category)]
+    return render_template("assets/detail.html", asset=asset, rows=rows, history=history(asset.id),
+                           label_for=label_for, action_labels=services.ACTION_LABELS,
+                           assessments=assessments.assessments_for(asset.id),
+                           stale=assessments.is_grade_stale(asset), can_edit=can_edit_asset(current_user, asset),
+                           can_assess=current_user.role is Role.INSPECTOR, form=CsrfForm(),
+                           findings=_findings(asset))
+
+
+def _findings(asset):
+    """Return the rule findings for `asset` when a rules engine registered a provider, else None (no block)."""
+    provider = current_app.extensions.get(FINDINGS_EXTENSION)
+    return provider(asset) if provider else None
+
+
+@bp.route("/<int:asset_id>/edit", methods=["GET", "POST"])
+@roles_required(*MAINTAINERS)
+def edit(asset_id: int):
+    """Show and handle the edit form; a stale version is refused (409) and nothing changes."""
+    asset = services.get_editable(asset_id, current_user)
+    form, errors, status = CsrfForm(), {}, 200
+    values, version = asset_form_values(asset), asset.version
+    if request.method == "POST":
+        values = request.form.to_dict()
+        try:
+            version = int(request.form.get("version", ""))
+        except ValueError:
+            version = -1
+        try:
+            if not form.validate_on_submit():
+                raise ValidationFailed("表单已过期", {"_schema": ["表单已过期，请重新提交"]})
+            changes = load_patch(asset.category, form_to_input(asset.category, request.form, partial=True))
+            asset, diff = services.update_asset(asset_id, changes, current_user, version)
+            flash(f"已保存，修改了 {len(diff)} 项" if diff else "没有需要保存的修改", "success")
+            return redirect(url_for("assets.detail", asset_id=asset_id))
+        except Conflict as exc:
+            errors, status = {"_schema": [exc.message]}, 409
+            asset = services.get_editable(asset_id, current_user)
+        except ValidationFailed as exc:
+            errors, status = exc.errors, 422
+    return render_template("assets/form.html", category=asset.category, groups=field_groups(asset.category),
+                           values=values, errors=errors, form=form, asset=asset, version=version,
+                           townships_list=TOWNSHIPS), status
+
+
+@bp.route("/<int:asset_id>/delete", methods=["POST"])
+@roles_required(*MAINTAINERS)
+def delete(asset_id: int):
+    """Soft-delete an asset with a reason."""
+    form = CsrfForm()
+    if not form.validate_on_submit():
+        raise ValidationFailed("表单已过期，请刷新后重试")
+    asset = services.soft_delete(asset_id, request.form.get("reason", ""), current_user)
+    flash(f"已删除设备 {asset.code}（记录保留，可在列表中勾选“含已删除”查看）", "success")
+    return redirect(url_for("assets.list_assets", category=asset.category.value))
+
+
+@bp.route("/c/<category>/bulk", methods=["POST"])
+@roles_required(*MAINTAINERS)
+def bulk(category: str):
+    """Apply status / condition grade / user unit to the selected assets."""
+    cat = _category(category)
+    form = CsrfForm()
+    if not form.validate_on_submit():
+        raise ValidationFailed("表单已过期，请刷新后重试")
+    try:
+        ids = [int(i) for i in request.form.getlist("ids")]
+    except ValueError:
+        raise ValidationFailed("设备编号无效", {"ids": ["设备编号无效"]}) from None
+    raw = {k: request.form.get(f"bulk_{k}", "").strip() for k in services.BULK_FIELDS}
+    data = load_or_fail(AssetPatchSchema(only=("status", "condition_grade", "user_unit")),
+                        {k: v for k, v in raw.items() if v})
+    changed = services.bulk_update(ids, data, current_user)
+    flash(f"批量修改完成：{changed} 台设备有变更，已记入各自的修改历史", "success")
+    return redirect(request.form.get("back") if (request.form.get("back") or "").startswith("/assets/")
+                    else url_for("assets.list_assets", category=cat.value))
+
+
+@bp.route("/<int:asset_id>/assess", methods=["GET", "POST"])
+@roles_required(Role.INSPECTOR)
+def assess(asset_id: int):
+    """Record a condition assessment with an optional photo."""
+    asset = services.get_readable(asset_id, current_user)
+    form, errors, values = CsrfForm(), {}, {"assessed_on": date.today().isoformat(),
+                                            "assessor": current_user.display_name}
+    if request.method == "POST":
+        values = request.form.to_dict()
+        try:
+            if not form.validate_on_submit():
+                raise ValidationFailed("表单已过期", {"_schema": ["表单已过期，请重新提交"]})
+            parsed = assessments.parse_assessment(request.form)
+            assessments.record_assessment(asset.id, current_user, photo=request.files.get("photo"), **parsed)
+            flash("已录入状况评定", "success")
+            return redirect(url_for("assets.detail", asset_id=asset.id))
+        except ValidationFailed as exc:
+            errors = exc.errors
+    return render_template("assets/assess.html", asset=asset, values=values, errors=errors, form=form), (
+        422 if errors else 200)
+
+
+@bp.route("/photos/<int:assessment_id>")
+@roles_required(*BUSINESS_READERS)
+def photo(assessment_id: int):
+    """Serve an assessment photo to users who may read its asset."""
+    path, ctype = assessments.photo_of(assessment_id, current_user)
+    return send_file(path, mimetype=ctype)
