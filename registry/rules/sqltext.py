@@ -1,0 +1,74 @@
+"""Small SQL builders that compile identically on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+
+
+def lit(text: str) -> ColumnElement:
+    """Return a SQL string literal (inlined, so PostgreSQL never sees an untyped parameter)."""
+    return sa.literal_column("'" + text.replace("'", "''") + "'", sa.String)
+
+
+def as_text(expr) -> ColumnElement:
+    """Return `expr` as text, or a literal when given a Python string."""
+    if isinstance(expr, str):
+        return lit(expr)
+    return sa.cast(expr, sa.String)
+
+
+def concat(*parts) -> ColumnElement:
+    """Concatenate strings and expressions with `||`."""
+    out = None
+    for part in parts:
+        piece = lit(part) if isinstance(part, str) else part
+        out = piece if out is None else out.op("||")(piece)
+    return out if out is not None else lit("")
+
+
+def date_lit(day: date | None, dialect: str) -> ColumnElement:
+    """Return a typed date constant for a SELECT list (NULL when `day` is None)."""
+    if day is None:
+        return sa.null()
+    if dialect == "postgresql":
+        return sa.literal_column(f"DATE '{day.isoformat()}'", sa.Date)
+    return sa.literal_column(f"'{day.isoformat()}'", sa.Date)
+
+
+def int_lit(value: int) -> ColumnElement:
+    """Return an inlined integer constant."""
+    return sa.literal_column(str(int(value)), sa.Integer)
+
+
+def part(name: str, expr) -> ColumnElement:
+    """Return the integer year / month / day of a date expression."""
+    return sa.cast(sa.extract(name, expr), sa.Integer)
+
+
+class json_object(FunctionElement):
+    """JSON object from alternating key, value arguments: json_object / json_build_object."""
+
+    type = sa.JSON()
+    inherit_cache = True
+    name = "json_object"
+
+
+@compiles(json_object)
+def _json_object_sqlite(element, compiler, **kw):
+    return "json_object(%s)" % compiler.process(element.clauses, **kw)
+
+
+@compiles(json_object, "postgresql")
+def _json_object_pg(element, compiler, **kw):
+    return "json_build_object(%s)" % compiler.process(element.clauses, **kw)
+
+
+def json_pairs(pairs: list[tuple[str, ColumnElement]]) -> ColumnElement:
+    """Build a JSON object from (key, expression) pairs."""
+    args = []
+    for key, expr in pairs:
+        args.extend([lit(key), expr])
+    return json_object(*args)
