@@ -13,7 +13,7 @@ from typing import Any, Callable
 import sqlalchemy as sa
 
 from registry.rules.fields import Field
-from registry.rules.sqltext import concat
+from registry.rules.sqltext import concat, lit
 
 Values = dict  # field name -> Python value
 Cols = Callable[[Field], Any]  # field -> SQL expression
@@ -45,13 +45,23 @@ class Atom:
             return None
         return bool(self.py_cond(v))
 
+    def _cond(self, c: Cols):
+        # Built once per query: the same condition appears in WHERE, CASE and the explanation.
+        cache = self.__dict__.setdefault("_sql_cache", {})
+        if id(c) not in cache:
+            cache.clear()
+            cache[id(c)] = (sa.and_(*[c(f).is_not(None) for f in self.needs]), self.sql_cond(c))
+        return cache[id(c)]
+
     def sql_true(self, c: Cols):
         """Return the SQL condition for TRUE."""
-        return sa.and_(*[c(f).is_not(None) for f in self.needs], self.sql_cond(c))
+        known, cond = self._cond(c)
+        return sa.and_(known, cond)
 
     def sql_false(self, c: Cols):
         """Return the SQL condition for FALSE."""
-        return sa.and_(*[c(f).is_not(None) for f in self.needs], sa.not_(self.sql_cond(c)))
+        known, cond = self._cond(c)
+        return sa.and_(known, sa.not_(cond))
 
     def text(self, v: Values) -> str:
         """Return the explanation (only meaningful when TRUE)."""
@@ -110,6 +120,7 @@ class AnyOf:
     """TRUE when a part is TRUE; explained by the TRUE parts joined with 「；」."""
 
     parts: list
+    first_only: bool = False  # explain by the first TRUE part only (alternatives that overlap)
 
     def fields(self) -> list[Field]:
         return [f for p in self.parts for f in p.fields()]
@@ -130,13 +141,16 @@ class AnyOf:
         return sa.and_(*[p.sql_false(c) for p in self.parts])
 
     def text(self, v: Values) -> str:
-        return "；".join(p.text(v) for p in self.parts if p.truth(v) is True)
+        texts = [p.text(v) for p in self.parts if p.truth(v) is True]
+        return texts[0] if self.first_only else "；".join(texts)
 
     def sql_explain(self, c: Cols):
         if len(self.parts) == 1:
             return self.parts[0].sql_explain(c)
+        if self.first_only:
+            return sa.case(*[(p.sql_true(c), p.sql_explain(c)) for p in self.parts], else_=lit(""))
         # Each TRUE part contributes 「；text」; the leading separator is cut off (one character).
-        joined = concat(*[sa.case((p.sql_true(c), concat("；", p.sql_explain(c))), else_="") for p in self.parts])
+        joined = concat(*[sa.case((p.sql_true(c), concat("；", p.sql_explain(c))), else_=lit("")) for p in self.parts])
         return sa.func.substr(joined, 2)
 
     def figure_list(self):

@@ -93,7 +93,7 @@ class AgeByBand:
         return AnyOf([AllOf([atoms.number_between(category, params["attribute"], b["min"], b["max"], params["unit"],
                                                   show_value=False),
                              atoms.age(category, params["date_field"], b["years"], inclusive, as_of)])
-                      for b in params["bands"]])
+                      for b in params["bands"]], first_only=True)
 
 
 @register("age_by_class", "按类型区分的使用年限")
@@ -119,4 +119,4 @@ class AgeByClass:
         inclusive = params["reading"] == "at_least"
         return AnyOf([AllOf([atoms.enum_in(category, params["attribute"], [value]),
                              atoms.age(category, params["date_field"], years, inclusive, as_of)])
-                      for value, years in params["classes"].items()])
+                      for value, years in params["classes"].items()], first_only=True)

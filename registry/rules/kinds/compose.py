@@ -82,4 +82,4 @@ class ElevatorRenewal:
             AllOf([atoms.age(category, params["date_field"], params["assessed_years"], inclusive, as_of),
                    AnyOf([atoms.enum_in(category, "assessment_conclusion", params["assessment_values"]),
                           atoms.number_between(category, "faults_last_12m", params["fault_threshold"], None, "次")])]),
-        ])
+        ], first_only=True)
