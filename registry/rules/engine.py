@@ -104,7 +104,7 @@ class CompiledRule:
         columns = [
             (int_lit(evaluation_id) if evaluation_id is not None else sa.null()).label("evaluation_id"),
             assets.c.id.label("asset_id"),
-            int_lit(self.rule.id).label("rule_id"),
+            (int_lit(self.rule.id) if self.rule.id is not None else sa.null()).label("rule_id"),
             lit(self.rule.code).label("rule_code"),
             int_lit(self.rule.version).label("rule_version"),
             lit(self.rule.outcome.value).label("outcome"),

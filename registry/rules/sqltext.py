@@ -9,8 +9,12 @@ from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
 
 def lit(text: str) -> ColumnElement:
-    """Return a SQL string literal (inlined, so PostgreSQL never sees an untyped parameter)."""
-    return sa.literal_column("'" + text.replace("'", "''") + "'", sa.String)
+    """Return a typed string parameter.
+
+    Constants are bound, never inlined, so a rule's statement has the same shape for every
+    `as_of` and SQLAlchemy compiles it once; the psycopg dialect casts typed binds (::VARCHAR).
+    """
+    return sa.literal(text, sa.String)
 
 
 def as_text(expr) -> ColumnElement:
@@ -33,14 +37,12 @@ def date_lit(day: date | None, dialect: str) -> ColumnElement:
     """Return a typed date constant for a SELECT list (NULL when `day` is None)."""
     if day is None:
         return sa.null()
-    if dialect == "postgresql":
-        return sa.literal_column(f"DATE '{day.isoformat()}'", sa.Date)
-    return sa.literal_column(f"'{day.isoformat()}'", sa.Date)
+    return sa.literal(day, sa.Date)
 
 
 def int_lit(value: int) -> ColumnElement:
-    """Return an inlined integer constant."""
-    return sa.literal_column(str(int(value)), sa.Integer)
+    """Return a typed integer parameter."""
+    return sa.literal(int(value), sa.Integer)
 
 
 def part(name: str, expr) -> ColumnElement:
