@@ -31,11 +31,12 @@ def _as_dict(results):
     return {_key(r): r for r in results}
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                   HealthCheck.too_slow])
-@given(data=st.data())
-def test_python_and_sql_paths_agree(ctx, data):
-    if not db.session.scalar(sa.select(Rule.id).limit(1)):
+SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+def _setup(ctx):
+    """Load the rules once per test function (the app fixture is per function, not per example)."""
+    if getattr(ctx, "unit", None) is None:
         seed_packs()
         for rule in db.session.scalars(sa.select(Rule)):
             # The plan pack plus national rules that bring in the remaining kinds (bands, classes,
@@ -45,22 +46,44 @@ def test_python_and_sql_paths_agree(ctx, data):
         ctx.unit = factories.make_unit()
         from registry.orgs.reference import department_for_category
         ctx.departments = {c: department_for_category(c) for c in Category}
+
+
+def _python(ids, as_of):
+    from registry.assets.models import Asset
+    compiled = services.compile_rules(as_of)
+    return [f for a in db.session.scalars(sa.select(Asset).where(Asset.id.in_(ids)))
+            for f in services.evaluate_asset(a, as_of, compiled)]
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(data=st.data())
+def test_python_and_sql_paths_agree(ctx, data):
+    _setup(ctx)
     as_of = data.draw(AS_OF, label="as_of")
     rows = data.draw(inventories(as_of), label="inventory")
     try:
         ids = save_inventory(rows, ctx.unit, ctx.departments)
-        from registry.assets.models import Asset
-        compiled = services.compile_rules(as_of)
-        python = [f for a in db.session.scalars(sa.select(Asset).where(Asset.id.in_(ids)))
-                  for f in services.evaluate_asset(a, as_of, compiled)]
+        python = _python(ids, as_of)
         sql = services.sql_results(as_of)
-        assert _as_dict(python) == _as_dict(sql)
         assert len(python) == len(sql)
+        assert _as_dict(python) == _as_dict(sql)
+    finally:
+        db.session.rollback()
+        clear_inventory()
 
+
+@settings(max_examples=10, **SETTINGS)
+@given(data=st.data())
+def test_persisted_findings_equal_python_findings(ctx, data):
+    _setup(ctx)
+    as_of = data.draw(AS_OF, label="as_of")
+    rows = data.draw(inventories(as_of), label="inventory")
+    try:
+        ids = save_inventory(rows, ctx.unit, ctx.departments)
+        by_key = _as_dict(_python(ids, as_of))
         evaluation = services.evaluate_inventory(as_of)
         saved = db.session.scalars(sa.select(Finding).where(Finding.evaluation_id == evaluation.id)).all()
-        assert evaluation.finding_count == len(saved) == len(python)
-        by_key = _as_dict(python)
+        assert evaluation.finding_count == len(saved) == len(by_key)
         for finding in saved:
             expected = by_key[_key(finding)]
             assert (finding.rule_version, finding.outcome, finding.result, finding.explanation, finding.deadline,
