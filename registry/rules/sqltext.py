@@ -45,9 +45,51 @@ def int_lit(value: int) -> ColumnElement:
     return sa.literal(int(value), sa.Integer)
 
 
+class _DatePart(FunctionElement):
+    """Integer year / month / day of a date; on SQLite a substr() of the ISO text (cheaper than strftime)."""
+
+    type = sa.Integer()
+    inherit_cache = True
+    field = ""
+    slice = (0, 0)
+
+
+class _Year(_DatePart):
+    inherit_cache = True
+    name = "year_part"
+    field, slice = "YEAR", (1, 4)
+
+
+class _Month(_DatePart):
+    inherit_cache = True
+    name = "month_part"
+    field, slice = "MONTH", (6, 2)
+
+
+class _Day(_DatePart):
+    inherit_cache = True
+    name = "day_part"
+    field, slice = "DAY", (9, 2)
+
+
+_PARTS = {"year": _Year, "month": _Month, "day": _Day}
+
+
 def part(name: str, expr) -> ColumnElement:
     """Return the integer year / month / day of a date expression."""
-    return sa.cast(sa.extract(name, expr), sa.Integer)
+    return _PARTS[name](expr)
+
+
+@compiles(_DatePart)
+def _part_sqlite(element, compiler, **kw):
+    start, length = element.slice
+    return "CAST(substr(%s, %d, %d) AS INTEGER)" % (compiler.process(element.clauses, **kw), start, length)
+
+
+@compiles(_DatePart, "postgresql")
+def _part_pg(element, compiler, **kw):
+    return "CAST(EXTRACT(%s FROM %s) AS INTEGER)" % (element.field, compiler.process(element.clauses, **kw))
+
 
 
 class json_object(FunctionElement):
