@@ -98,18 +98,20 @@ def register_blueprints(app: Flask) -> None:
     # inventory: web pages, JSON API (flask-smorest) and the local API docs page
     from registry.assets.api import blp as assets_api, docs_bp as api_docs_page
     from registry.assets.views import bp as assets_bp
-    from registry.extensions import api
     from registry.orgs.api import blp as units_api
     app.register_blueprint(assets_bp)
     app.register_blueprint(api_docs_page)
     api.register_blueprint(assets_api)
     api.register_blueprint(units_api)
 
-    from registry.extensions import api
+    # rules engine: pages, API, and the findings block of the asset page
+    from registry.assets.views import FINDINGS_EXTENSION
     from registry.rules.api import blp as rules_api
+    from registry.rules.services import findings_for_asset
     from registry.rules.views import bp as rules_bp
     app.register_blueprint(rules_bp)
     api.register_blueprint(rules_api)
+    app.extensions[FINDINGS_EXTENSION] = findings_for_asset
 
 
 def register_security(app: Flask) -> None:

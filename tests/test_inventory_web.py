@@ -48,7 +48,7 @@ def test_detail_shows_attributes_and_history(client, app, login):
     assert resp.status_code == 302, resp.get_data(as_text=True)
     html = client.get(f"/assets/{asset_id}").get_data(as_text=True)
     assert code in html and "层数" in html and "修改历史" in html
-    assert "改名后的电梯" in html and "较差" in html and 'id="findings"' not in html
+    assert "改名后的电梯" in html and "较差" in html and 'id="findings"' in html  # the rules engine is wired in
 
 
 def test_edit_bad_input_gives_chinese_field_message_and_changes_nothing(client, app, login):
@@ -144,9 +144,10 @@ def test_findings_block_appears_when_a_provider_is_registered(client, app, login
     from registry.enums import RuleOutcome
     login("taskforce", None)
     asset_id, _ = _asset(app)
+    app.extensions.pop(FINDINGS_EXTENSION)  # without a rules engine the page has no findings block
     assert 'id="findings"' not in client.get(f"/assets/{asset_id}").get_data(as_text=True)
     app.extensions[FINDINGS_EXTENSION] = lambda asset: [SimpleNamespace(
-        outcome=RuleOutcome.MANDATORY_RENEWAL, result="HIT", overdue=False, rule_code="XZ-7", rule_version=1,
+        outcome=RuleOutcome.MANDATORY_RENEWAL, result="hit", overdue=False, rule_code="XZ-7", rule_version=1,
         as_of="2026-01-01", deadline=None, explanation=f"{asset.code} 投入使用已超过 20 年")]
     html = client.get(f"/assets/{asset_id}").get_data(as_text=True)
     assert 'id="findings"' in html and "强制更新" in html and "投入使用已超过 20 年" in html
