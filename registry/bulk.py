@@ -24,8 +24,11 @@ _PASS_THROUGH = frozenset({str, int, float, bool, type(None)})
 
 def _sqlite_value(value):
     # Match what SQLAlchemy's SQLite types store, so ORM reads of bulk rows round-trip.
-    if type(value) in _PASS_THROUGH:
+    kind = type(value)
+    if kind in _PASS_THROUGH:
         return value
+    if kind is date:
+        return value.isoformat()
     value = _plain(value)
     if isinstance(value, datetime):
         if value.tzinfo is not None:

@@ -99,3 +99,14 @@ def test_demo_users_get_random_passwords_written_once(runner, app):
                                                  "taskforce"}
         hashes = {u.password_hash for u in users}
         assert len(hashes) == len(users)
+
+
+def test_large_seed_rebuilds_the_indexes_it_defers(app, monkeypatch):
+    import registry.assets.demo as demo
+    monkeypatch.setattr(demo, "BULK_INDEX_THRESHOLD", 100)
+    with app.app_context():
+        demo.seed_demo(150)
+        inspector = sa.inspect(db.engine)
+        names = {ix["name"] for ix in inspector.get_indexes("assets")}
+        assert {ix.name for ix in Asset.__table__.indexes} <= names
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Asset)) == 150

@@ -1,6 +1,7 @@
 """A deterministic, realistic demo inventory of Xinzheng, built with bulk inserts."""
 from __future__ import annotations
 
+import functools
 import random
 from datetime import date, timedelta
 from typing import Callable, Iterator
@@ -24,6 +25,7 @@ from registry.orgs.reference import TOWNSHIPS, ensure_reference_data
 ANCHOR = date(2026, 6, 30)
 SEED = 20240716  # the plan's issue date
 CHUNK = 20_000
+BULK_INDEX_THRESHOLD = 50_000
 
 CATEGORY_SHARE = (
     (Category.ELEVATOR, 0.25), (Category.CONSTRUCTION_MACHINE, 0.15), (Category.PIPE, 0.25),
@@ -37,6 +39,12 @@ GRADE_WEIGHTS = (0.22, 0.30, 0.26, 0.15, 0.07)
 STREETS = ("人民路", "轩辕路", "金城路", "文化路", "新华路", "中华北路", "郑韩路", "始祖路", "黄水路", "龙湖大道")
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+@functools.cache
+def _members(enum_cls) -> list:
+    """Return an enum's members as a cached list (the generator asks millions of times)."""
+    return list(enum_cls)
 
 
 class DemoAlreadySeeded(Exception):
@@ -62,7 +70,7 @@ def _flag(rng: random.Random, p_true: float, p_missing: float = 0.03) -> bool | 
 
 
 def _grade(rng: random.Random) -> ConditionGrade:
-    return rng.choices(list(ConditionGrade), GRADE_WEIGHTS)[0]
+    return rng.choices(_members(ConditionGrade), GRADE_WEIGHTS)[0]
 
 
 def _units(rng: random.Random, count: int) -> list[dict]:
@@ -94,7 +102,7 @@ def _units(rng: random.Random, count: int) -> list[dict]:
 
 
 def _elevator(rng, asset_id, base):
-    etype = rng.choices(list(ElevatorType), (0.82, 0.03, 0.12, 0.03))[0]
+    etype = rng.choices(_members(ElevatorType), (0.82, 0.03, 0.12, 0.03))[0]
     base["commissioned_on"] = _age(rng, rng.choice((15, 20)), 6)
     base["name"] = {"escalator": "自动扶梯", "moving_walk": "自动人行道"}.get(etype.value, "乘客电梯")
     base["brand_model"] = rng.choice(("奥的斯 GeN2", "三菱 LEHY-III", "日立 MCA", "通力 3000S", "迅达 3300", "西子 XO-STAR"))
@@ -103,13 +111,13 @@ def _elevator(rng, asset_id, base):
     return {"asset_id": asset_id, "registration_code": f"3110410{asset_id:013d}", "elevator_type": etype,
             "floors": floors, "stops": floors, "residential_community": None,
             "faults_last_12m": None if rng.random() < 0.03 else int(rng.expovariate(1 / 3)),
-            "configuration_level": rng.choices(list(ConfigurationLevel), (0.3, 0.5, 0.2))[0],
+            "configuration_level": rng.choices(_members(ConfigurationLevel), (0.3, 0.5, 0.2))[0],
             "last_inspection_on": ANCHOR - timedelta(days=rng.randint(10, 400)),
-            "assessment_conclusion": rng.choices(list(AssessmentConclusion), (0.6, 0.25, 0.1, 0.05))[0]}
+            "assessment_conclusion": rng.choices(_members(AssessmentConclusion), (0.6, 0.25, 0.1, 0.05))[0]}
 
 
 def _construction_machine(rng, asset_id, base):
-    mtype = rng.choices(list(MachineType), (0.3, 0.2, 0.15, 0.1, 0.05, 0.08, 0.05, 0.04, 0.03))[0]
+    mtype = rng.choices(_members(MachineType), (0.3, 0.2, 0.15, 0.1, 0.05, 0.08, 0.05, 0.04, 0.03))[0]
     base["manufactured_on"] = _age(rng, rng.choice((5, 8, 10, 15, 20)), 5)
     base["commissioned_on"] = base["manufactured_on"] + timedelta(days=rng.randint(10, 120))
     if base["commissioned_on"] > ANCHOR:
@@ -121,27 +129,27 @@ def _construction_machine(rng, asset_id, base):
     if mtype is MachineType.TOWER_CRANE:
         moment = rng.choice((400, 630, 800, 1250, 1600))
     if mtype is MachineType.CONSTRUCTION_HOIST:
-        hoist = rng.choice(list(HoistType))
+        hoist = rng.choice(_members(HoistType))
     return {"asset_id": asset_id, "machine_type": mtype, "rated_moment_knm": moment, "hoist_type": hoist,
-            "filing_number": f"豫AJ-{asset_id:07d}", "emission_stage": rng.choice(list(NonRoadEmissionStage)),
-            "wear_grade": rng.choices(list(WearGrade), (0.6, 0.3, 0.1))[0],
+            "filing_number": f"豫AJ-{asset_id:07d}", "emission_stage": rng.choice(_members(NonRoadEmissionStage)),
+            "wear_grade": rng.choices(_members(WearGrade), (0.6, 0.3, 0.1))[0],
             "safety_hazard": _flag(rng, 0.08), "no_repair_value": _flag(rng, 0.05),
             "main_part_damaged": _flag(rng, 0.05)}
 
 
 def _pipe(rng, asset_id, base):
-    ftype = rng.choices(list(PipeFacilityType), (0.85, 0.1, 0.05))[0]
-    network = rng.choice(list(PipeNetwork))
+    ftype = rng.choices(_members(PipeFacilityType), (0.85, 0.1, 0.05))[0]
+    network = rng.choice(_members(PipeNetwork))
     base["design_life_years"] = rng.choice((20, 30, 50)) if ftype is PipeFacilityType.PIPE else rng.choice((15, 20))
     base["commissioned_on"] = _age(rng, base["design_life_years"], 8)
-    material = rng.choices(list(PipeMaterial), (0.06, 0.25, 0.2, 0.25, 0.08, 0.03, 0.02, 0.06, 0.03, 0.02))[0]
+    material = rng.choices(_members(PipeMaterial), (0.06, 0.25, 0.2, 0.25, 0.08, 0.03, 0.02, 0.06, 0.03, 0.02))[0]
     base["name"] = f"{network.label}{ftype.label}" if ftype is not PipeFacilityType.PIPE else f"{network.label}管道"
     lat, lon = float(base["latitude"] or 34.39), float(base["longitude"] or 113.74)
     return {"asset_id": asset_id, "facility_type": ftype, "network": network,
             "material": material if ftype is PipeFacilityType.PIPE else None,
             "has_lining": _flag(rng, 0.5), "diameter_mm": rng.choice((100, 150, 200, 300, 400, 600)),
             "length_m": round(rng.uniform(50, 2000), 1), "meets_standards": _flag(rng, 0.9),
-            "hazard_assessment": rng.choices(list(HazardAssessment), (0.75, 0.18, 0.07))[0],
+            "hazard_assessment": rng.choices(_members(HazardAssessment), (0.75, 0.18, 0.07))[0],
             "built_over": _flag(rng, 0.03), "affects_water_quality": _flag(rng, 0.05) if
             ftype is PipeFacilityType.SECONDARY_WATER else None,
             "banned_type": _flag(rng, 0.03) if ftype is PipeFacilityType.SECONDARY_WATER else None,
@@ -155,19 +163,19 @@ def _official_car(rng, asset_id, base):
     base["manufactured_on"] = base["registered_on"] - timedelta(days=rng.randint(20, 200))
     base["commissioned_on"] = base["registered_on"]
     base["design_life_years"] = 15
-    energy = rng.choices(list(EnergyType), (0.7, 0.18, 0.08, 0.03, 0.01))[0]
+    energy = rng.choices(_members(EnergyType), (0.7, 0.18, 0.08, 0.03, 0.01))[0]
     base["name"] = rng.choice(("公务轿车", "执法执勤车", "业务用车"))
     base["brand_model"] = rng.choice(("大众帕萨特", "丰田凯美瑞", "比亚迪汉", "别克GL8", "红旗H5", "长安CS75"))
     plate = "豫A" + ("D" if energy in (EnergyType.BEV, EnergyType.PHEV) else "") \
         + PLATE_LETTERS[(asset_id // 10000) % 24] + f"{asset_id % 10000:04d}" + f"{(asset_id // 240000) or ''}"
-    return {"asset_id": asset_id, "plate_number": plate, "use_class": rng.choices(list(CarUseClass), (0.5, 0.35, 0.15))[0],
-            "vehicle_type": rng.choice(list(VehicleType)), "energy_type": energy,
+    return {"asset_id": asset_id, "plate_number": plate, "use_class": rng.choices(_members(CarUseClass), (0.5, 0.35, 0.15))[0],
+            "vehicle_type": rng.choice(_members(VehicleType)), "energy_type": energy,
             "odometer_km": int(rng.uniform(5_000, 420_000)),
-            "emission_standard": EmissionStandard.NONE if energy is EnergyType.BEV else rng.choice(list(EmissionStandard)[:5])}
+            "emission_standard": EmissionStandard.NONE if energy is EnergyType.BEV else rng.choice(_members(EmissionStandard)[:5])}
 
 
 def _farm_machine(rng, asset_id, base):
-    mtype = rng.choices(list(FarmMachineType), (0.15, 0.2, 0.2, 0.08, 0.15, 0.07, 0.07, 0.05, 0.03))[0]
+    mtype = rng.choices(_members(FarmMachineType), (0.15, 0.2, 0.2, 0.08, 0.15, 0.07, 0.07, 0.05, 0.03))[0]
     base["manufactured_on"] = _age(rng, rng.choice((10, 12, 15)), 5)
     base["commissioned_on"] = base["manufactured_on"] + timedelta(days=rng.randint(5, 90))
     if base["commissioned_on"] > ANCHOR:
@@ -193,7 +201,7 @@ def _medical_device(rng, asset_id, base):
     life = rng.choice((8, 10, 12))
     base["design_life_years"] = life
     return {"asset_id": asset_id, "registration_cert_no": f"国械注准2016{asset_id % 10_000_000:07d}",
-            "device_class": DeviceClass.CLASS_III if large else rng.choice(list(DeviceClass)),
+            "device_class": DeviceClass.CLASS_III if large else rng.choice(_members(DeviceClass)),
             "is_large_equipment": large, "specified_service_life_years": life,
             "function_complete": _flag(rng, 0.92), "performance_backward": _flag(rng, 0.12)}
 
@@ -272,6 +280,12 @@ def seed_demo(count: int = 5000, progress: Callable[[int], None] | None = None) 
                                                                             "deleted_at", "deletion_reason")]
     detail_cols = {c: [col.name for col in DETAIL_MODELS[c].__table__.columns] for c in Category}
     now = utcnow()
+    # Maintaining secondary indexes row by row dominates a large load; rebuild them once at the end
+    # (inside the same transaction, so a failed seed leaves the schema as it was).
+    deferred_indexes = list(Asset.__table__.indexes) if count >= BULK_INDEX_THRESHOLD else []
+    conn = db.session.connection()
+    for index in deferred_indexes:
+        index.drop(conn)
     assets: list[tuple] = []
     details: dict[Category, list[tuple]] = {c: [] for c in Category}
     done = 0
@@ -296,6 +310,8 @@ def seed_demo(count: int = 5000, progress: Callable[[int], None] | None = None) 
         if len(assets) >= CHUNK:
             flush()
     flush()
+    for index in deferred_indexes:
+        index.create(conn)
     if db.session.get_bind().dialect.name == "postgresql":
         for table in ("assets", "units"):
             db.session.execute(sa.text(
