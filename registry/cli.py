@@ -120,4 +120,7 @@ def db_is_empty() -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach the `registry` command group to `app`."""
+    from registry.notices.cli import notices_cli
+    if "notices" not in registry_cli.commands:
+        registry_cli.add_command(notices_cli)
     app.cli.add_command(registry_cli)

@@ -9,6 +9,7 @@ same input gives byte-identical PDFs.
 """
 from __future__ import annotations
 
+import atexit
 import threading
 import unicodedata
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ FONT_FACES_CSS = f"""
 
 _lock = threading.Lock()
 _state: dict[str, Any] = {}
+# Drop WeasyPrint objects before interpreter teardown, when their __del__ can no longer run cleanly.
+atexit.register(_state.clear)
 
 
 class MissingGlyphs(ValueError):
@@ -83,16 +86,16 @@ def stylesheet(name: str):
 
 @lru_cache(maxsize=4)
 def _cmap(path: str) -> frozenset[int]:
-    from fontTools.ttLib import TTFont
-    font = TTFont(path, fontNumber=0, lazy=True) if path.endswith(".ttc") else TTFont(path, lazy=True)
-    if path.endswith(".ttc"):
-        # The collection's first face is JP; find the SC face, which maps the same Unicode set here.
-        from fontTools.ttLib import TTCollection
-        for face in TTCollection(path, lazy=True).fonts:
+    """Return the code points a font file (or the Simplified Chinese face of a collection) maps."""
+    from fontTools.ttLib import TTCollection, TTFont
+    if not path.endswith(".ttc"):
+        with TTFont(path, lazy=True) as font:
+            return frozenset(font["cmap"].getBestCmap())
+    with TTCollection(path, lazy=True) as collection:
+        for face in collection.fonts:
             if FALLBACK_FAMILY in {r.toUnicode() for r in face["name"].names if r.nameID in (1, 16)}:
-                font = face
-                break
-    return frozenset(font["cmap"].getBestCmap())
+                return frozenset(face["cmap"].getBestCmap())
+    return frozenset()
 
 
 def shipped_coverage() -> frozenset[int]:
@@ -104,7 +107,7 @@ def uncovered(text: str, coverage: frozenset[int] | None = None) -> set[str]:
     """Return the visible characters of `text` the shipped fonts cannot draw."""
     cover = shipped_coverage() if coverage is None else coverage
     return {ch for ch in set(text) if ord(ch) not in cover and not ch.isspace()
-            and unicodedata.category(ch)[0] != "C"}
+            and unicodedata.category(ch) not in ("Cc", "Cf")}
 
 
 def check_glyphs(text: str) -> set[str]:

@@ -9,7 +9,7 @@ from flask_login import current_user, logout_user
 from registry.extensions import db, login_manager
 
 # Endpoints reachable without logging in. Everything else requires a session.
-PUBLIC_ENDPOINTS = {"main.health", "accounts.login", "static"}
+PUBLIC_ENDPOINTS = {"main.health", "accounts.login", "static", "verify.verify_notice"}
 PUBLIC_PREFIXES: tuple[str, ...] = ()
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -35,14 +35,13 @@ class NoticeItem:
         return issued_on + timedelta(days=self.deadline_days or default_days)
 
 
-def item_from_finding(finding) -> NoticeItem:
-    """Adapt one rules-engine Finding (with its Rule) to a NoticeItem."""
-    from registry.assets.models import Asset  # noqa: F401  (typing only)
+def item_from_finding(finding, asset: Asset) -> NoticeItem:
+    """Adapt one rules-engine Finding (with its Rule) and its asset to a NoticeItem."""
     rule = finding.rule
     policy = (rule.deadline_policy or {}) if rule is not None else {}
     days = int(policy["days"]) if policy.get("type") == "days_after_notice" else None
     return NoticeItem(
-        asset=finding.asset, rule_code=finding.rule_code, rule_version=finding.rule_version,
+        asset=asset, rule_code=finding.rule_code, rule_version=finding.rule_version,
         citation=rule.citation if rule is not None else "", outcome=finding.outcome,
         explanation=finding.explanation, figures=finding.figures, deadline=finding.deadline,
         deadline_days=days, finding_id=finding.id,

@@ -18,8 +18,9 @@ from registry.extensions import db
 from registry.notices import texts
 from registry.notices.documents import full_date
 from registry.notices.items import NoticeItem
-from registry.notices.models import DepartmentSeal, Notice, NoticeEvent, NoticeItemRow, OPEN_STATUSES
+from registry.notices.models import Notice, NoticeEvent, NoticeItemRow, OPEN_STATUSES
 from registry.notices.numbering import format_number, next_serial
+from registry.notices.seals import active_seal
 
 # Most severe first: a notice covering several outcomes uses the template of the most severe.
 SEVERITY = (RuleOutcome.SCRAP, RuleOutcome.PHASE_OUT, RuleOutcome.MANDATORY_RENEWAL)
@@ -141,7 +142,8 @@ def _values(group: list[NoticeItem], deadline: date) -> dict[str, str]:
 
 def _check_glyphs(title: str, body: str, group: list[NoticeItem]) -> None:
     from registry.pdf import MissingGlyphs, check_glyphs
-    text = title + body + "".join(i.asset.name + i.asset.code + (i.asset.address or "") + i.explanation
+    first = group[0].asset
+    text = title + body + first.owner_unit.name + first.department.full_name + (first.department.contact or "") + "".join(i.asset.name + i.asset.code + (i.asset.address or "") + i.explanation
                                   + i.citation for i in group)
     try:
         check_glyphs(text)
@@ -175,9 +177,7 @@ def issue_notices(items: list[NoticeItem], user=None, issued_on: date | None = N
         first = group[0].asset
         dept = first.department
         serial = next_serial(dept.id, issued_on.year)
-        seal = db.session.scalar(sa.select(DepartmentSeal).where(DepartmentSeal.department_id == dept.id,
-                                                                 DepartmentSeal.active.is_(True))
-                                 .order_by(DepartmentSeal.id.desc()).limit(1))
+        seal = active_seal(dept.id)
         notice = Notice(department=dept, owner_unit_id=first.owner_unit_id, year=issued_on.year, serial=serial,
                         number=format_number(dept.doc_prefix or dept.name, issued_on.year, serial),
                         token=secrets.token_urlsafe(24), township=first.owner_unit.township, outcome=outcome,
@@ -217,3 +217,31 @@ def ensure_open(notice: Notice, action_label: str) -> None:
     """Raise Conflict when a final notice is asked to change."""
     if notice.status in (NoticeStatus.COMPLETED, NoticeStatus.VOIDED):
         raise Conflict(f"通知书 {notice.number} {notice.status.label}，不能{action_label}")
+
+
+def find_notices(user, *, status: NoticeStatus | None = None, township: str | None = None,
+                 unprinted: bool = False, ids: list[int] | None = None, limit: int | None = None) -> list[Notice]:
+    """Return notices `user` may read matching the filter, in print order (township, unit, number)."""
+    from registry.notices.printing import print_order
+    stmt = sa.select(Notice)
+    if user is not None:
+        stmt = stmt.where(notice_scope(user))
+    if status is not None:
+        stmt = stmt.where(Notice.status == status)
+    if township:
+        stmt = stmt.where(Notice.township == township)
+    if unprinted:
+        stmt = stmt.where(Notice.printed_at.is_(None))
+    if ids is not None:
+        stmt = stmt.where(Notice.id.in_(ids))
+    stmt = print_order(stmt)
+    if limit:
+        stmt = stmt.limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+def record_download(notice: Notice, user) -> None:
+    """Audit a download of the stored PDF; commits."""
+    audit.record("notice.download", object_type="notice", object_id=notice.id, user=user,
+                 details={"number": notice.number, "sha256": notice.pdf_sha256})
+    db.session.commit()
