@@ -2,7 +2,7 @@
 
 Revision ID: 0006_notices
 Revises: 062ad565fd0a
-Create Date: 2026-11-30 01:27:26.609453
+Create Date: 2026-11-30 01:43:22.627154
 
 """
 from alembic import op
@@ -111,8 +111,8 @@ def upgrade():
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('action', sa.String(length=24), nullable=False),
-    sa.Column('from_status', sa.Enum('issued', 'served', 'acknowledged', 'overdue', 'completed', 'voided', name='noticestatus', native_enum=False, create_constraint=True, length=32), nullable=True),
-    sa.Column('to_status', sa.Enum('issued', 'served', 'acknowledged', 'overdue', 'completed', 'voided', name='noticestatus', native_enum=False, create_constraint=True, length=32), nullable=True),
+    sa.Column('from_status', sa.Enum('issued', 'served', 'acknowledged', 'overdue', 'completed', 'voided', name='from_status', native_enum=False, create_constraint=True, length=32), nullable=True),
+    sa.Column('to_status', sa.Enum('issued', 'served', 'acknowledged', 'overdue', 'completed', 'voided', name='to_status', native_enum=False, create_constraint=True, length=32), nullable=True),
     sa.Column('details', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['notice_id'], ['notices.id'], name=op.f('fk_notice_events_notice_id_notices')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notice_events_user_id_users')),

@@ -12,6 +12,13 @@ from registry.enums import CompletionKind, NoticeStatus, RuleOutcome
 from registry.extensions import db
 from registry.orgs.models import Department, Unit
 
+
+def _status_type(name: str) -> sa.Enum:
+    """NoticeStatus stored as its value, with a CHECK constraint named per column (two in one table)."""
+    return sa.Enum(NoticeStatus, name=name, native_enum=False, create_constraint=True, length=32,
+                   values_callable=lambda cls: [m.value for m in cls], validate_strings=True)
+
+
 # Statuses in which a notice still demands action (the overdue sweep looks at these).
 OPEN_STATUSES = (NoticeStatus.ISSUED, NoticeStatus.SERVED, NoticeStatus.ACKNOWLEDGED)
 
@@ -115,8 +122,8 @@ class NoticeEvent(db.Model):
     at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     action: Mapped[str] = mapped_column(sa.String(24))  # issue/serve/acknowledge/complete/overdue/void/print
-    from_status: Mapped[NoticeStatus | None] = mapped_column(enum_type(NoticeStatus))
-    to_status: Mapped[NoticeStatus | None] = mapped_column(enum_type(NoticeStatus))
+    from_status: Mapped[NoticeStatus | None] = mapped_column(_status_type("from_status"))
+    to_status: Mapped[NoticeStatus | None] = mapped_column(_status_type("to_status"))
     details: Mapped[dict | None] = mapped_column(sa.JSON)
 
     notice: Mapped[Notice] = relationship(back_populates="events")

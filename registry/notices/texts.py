@@ -4,6 +4,7 @@ from __future__ import annotations
 from string import Formatter
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from registry.enums import MANDATORY_OUTCOMES, RuleOutcome
 from registry.errors import ValidationFailed
@@ -72,12 +73,16 @@ def get_template(outcome: RuleOutcome) -> NoticeTemplate:
     """Return the stored template for `outcome`, creating it from the default on first use."""
     if outcome not in MANDATORY_OUTCOMES:
         raise ValidationFailed(f"处理要求“{outcome.label}”不是强制性要求，不出具通知书")
-    tpl = db.session.scalar(sa.select(NoticeTemplate).where(NoticeTemplate.outcome == outcome))
+    stmt = sa.select(NoticeTemplate).where(NoticeTemplate.outcome == outcome)
+    tpl = db.session.scalar(stmt)
     if tpl is None:
         title, body = DEFAULTS[outcome]
-        tpl = NoticeTemplate(outcome=outcome, title=title, body=body, version=1)
-        db.session.add(tpl)
-        db.session.flush()
+        try:
+            with db.session.begin_nested():
+                db.session.add(NoticeTemplate(outcome=outcome, title=title, body=body, version=1))
+        except IntegrityError:
+            pass  # a concurrent issuer created it first
+        tpl = db.session.scalar(stmt)
     return tpl
 
 
