@@ -42,6 +42,8 @@ DEFAULTS: dict[str, Any] = {
     "NOTICE_DEADLINE_DAYS": 90,
     "VERIFY_RATE_LIMIT": "30 per minute",
     "SEAL_MAX_BYTES": 2 * 1024 * 1024,
+    "NOTICE_FILES_DIR": "",  # default: instance/notices
+    "SEAL_FILES_DIR": "",  # default: instance/seals
 }
 
 

@@ -1,7 +1,7 @@
 """JSON API /api/v1/notices: list, read, download, issue, lifecycle actions, batch print."""
 from __future__ import annotations
 
-from flask import Response, send_file
+from flask import Response
 from flask_login import current_user
 from flask_smorest import Blueprint
 
@@ -40,11 +40,11 @@ def read_notice(notice_id: int):
 @roles_required(*READERS)
 def notice_pdf(notice_id: int):
     """Download the stored PDF (byte-identical every time)."""
-    from registry.notices.printing import ensure_pdf
+    from registry.notices.printing import pdf_response
     notice = get_notice(notice_id, current_user)
-    path = ensure_pdf(notice)
+    response = pdf_response(notice)
     record_download(notice, current_user)
-    return send_file(path, mimetype="application/pdf", download_name=f"{notice.number}.pdf", as_attachment=True)
+    return response
 
 
 @blp.route("/issue", methods=["POST"])

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
+from flask.cli import AppGroup
 
 from registry.errors import DomainError
 from registry.extensions import db
 
-notices_cli = click.Group("notices", help="更新通知书")
+notices_cli = AppGroup("notices", help="更新通知书")
 
 
 def _fail(exc: DomainError):

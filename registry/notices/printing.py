@@ -76,3 +76,14 @@ def add_event_print(notice: Notice, user) -> None:
     db.session.add(NoticeEvent(notice=notice, action="print", user_id=getattr(user, "id", None),
                                from_status=notice.status, to_status=notice.status))
 
+
+
+def pdf_response(notice: Notice):
+    """Return the stored PDF as a download response (read whole: notices are ~100 KB)."""
+    from urllib.parse import quote
+    from flask import Response
+    data = ensure_pdf(notice).read_bytes()
+    name = quote(f"{notice.number}.pdf")
+    return Response(data, mimetype="application/pdf", headers={
+        "Content-Disposition": f"attachment; filename=notice-{notice.id}.pdf; filename*=UTF-8''{name}",
+        "ETag": f'"{notice.pdf_sha256}"', "Cache-Control": "private, max-age=0"})

@@ -12,14 +12,14 @@ from registry.notices.models import DepartmentSeal, Notice
 
 def notices_dir() -> Path:
     """Return instance/notices (created on demand)."""
-    path = Path(current_app.instance_path) / "notices"
+    path = Path(current_app.config["NOTICE_FILES_DIR"] or Path(current_app.instance_path) / "notices")
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def seals_dir() -> Path:
     """Return instance/seals (created on demand)."""
-    path = Path(current_app.instance_path) / "seals"
+    path = Path(current_app.config["SEAL_FILES_DIR"] or Path(current_app.instance_path) / "seals")
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -1,7 +1,7 @@
 """HTML pages: notice list and detail, lifecycle forms, batch printing, templates, seal; public verification."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from registry.accounts.access import roles_required
@@ -44,12 +44,11 @@ def detail(notice_id: int):
 @roles_required(*READERS)
 def pdf(notice_id: int):
     """Send the stored PDF (byte-identical on every download)."""
-    from registry.notices.printing import ensure_pdf
+    from registry.notices.printing import pdf_response
     notice = get_notice(notice_id, current_user)
-    path = ensure_pdf(notice)
+    response = pdf_response(notice)
     record_download(notice, current_user)
-    return send_file(path, mimetype="application/pdf", as_attachment=True,
-                     download_name=f"{notice.number}.pdf", etag=notice.pdf_sha256, conditional=False)
+    return response
 
 
 def _act(notice_id: int, action, ok_message: str):
@@ -162,7 +161,7 @@ def seal_image():
     path = seal_file(seals.active_seal(current_user.department_id)) if current_user.department_id else None
     if path is None:
         raise NotFound("尚未上传印章")
-    return send_file(path, mimetype="image/png")
+    return Response(path.read_bytes(), mimetype="image/png")
 
 
 @verify_bp.route("/verify/<token>")
