@@ -70,6 +70,28 @@ def make_items(n_units: int, per_unit: int, start: int = 0):
     return items
 
 
+def sample_seal() -> bytes:
+    """Draw an obviously fake seal (red ring, star, 样章) for the sample renderings."""
+    import io
+    import math
+    from PIL import Image, ImageDraw, ImageFont
+    from registry.pdf import SERIF_BOLD
+    size = 420
+    img = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(img)
+    red = (214, 0, 0, 230)
+    draw.ellipse((8, 8, size - 8, size - 8), outline=red, width=14)
+    c, r = size / 2, 70
+    pts = [(c + r * math.cos(math.pi / 2 + k * 4 * math.pi / 5), c - 30 - r * math.sin(math.pi / 2 + k * 4 * math.pi / 5))
+           for k in range(5)]
+    draw.polygon(pts, fill=red)
+    font = ImageFont.truetype(str(SERIF_BOLD), 64)
+    draw.text((c, c + 110), "样章", fill=red, font=font, anchor="mm")
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    return out.getvalue()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=Path("docs"))
@@ -81,11 +103,13 @@ def main() -> None:
             from registry.notices.printing import render_notice
             from registry.notices.services import issue_notices
             single = issue_notices(make_items(1, 1), None, issued_on=date(2025, 7, 16), render=False)[0]
+            from registry.notices.seals import upload_seal
+            upload_seal(single.department, sample_seal(), None)  # the annex sample shows a seal
             multi = issue_notices(make_items(1, 6, start=1), None, issued_on=date(2025, 7, 16), render=False)[0]
             for name, notice in (("notice-single", single), ("notice-annex", multi)):
                 pdf = args.out / f"{name}.pdf"
                 pdf.write_bytes(render_notice(notice))
-                subprocess.run(["pdftoppm", "-png", "-r", "60", str(pdf), str(args.out / name)], check=True)
+                subprocess.run(["pdftoppm", "-png", "-r", "70", str(pdf), str(args.out / name)], check=True)
                 print(pdf, "->", sorted(p.name for p in args.out.glob(f"{name}*.png")))
 
 

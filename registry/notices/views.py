@@ -20,6 +20,35 @@ READERS = (Role.MAINTAINER, Role.INSPECTOR, Role.TASKFORCE)
 PRINTERS = (Role.MAINTAINER, Role.INSPECTOR)
 
 
+ACTION_LABELS = {"issue": "出具", "serve": "送达", "acknowledge": "签收", "complete": "办结", "overdue": "逾期",
+                 "void": "作废", "print": "打印"}
+DETAIL_LABELS = {"assets": "设备", "snapshot_id": "名单快照", "served_on": "送达日期", "recipient": "签收人",
+                 "note": "备注", "kind": "凭证类型", "reference": "凭证编号", "replacement_asset_id": "更新设备",
+                 "reason": "原因", "deadline": "期限", "as_of": "判断日期"}
+
+
+def history(notice: Notice) -> list[dict]:
+    """Return the notice's events formatted for people: local time, Chinese labels, names."""
+    from datetime import timezone
+    from zoneinfo import ZoneInfo
+    from registry.accounts.models import User
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    rows = []
+    for e in notice.events:
+        user = db.session.get(User, e.user_id) if e.user_id else None
+        details = "；".join(f"{DETAIL_LABELS.get(k, k)}：{'、'.join(map(str, v)) if isinstance(v, list) else v}"
+                           for k, v in (e.details or {}).items() if v not in (None, "", []))
+        if e.details and e.details.get("kind"):
+            from registry.enums import CompletionKind as CK
+            details = details.replace(e.details["kind"], CK(e.details["kind"]).label)
+        at = e.at if e.at.tzinfo else e.at.replace(tzinfo=timezone.utc)  # SQLite returns naive UTC
+        rows.append({"at": at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                     "action": ACTION_LABELS.get(e.action, e.action),
+                     "change": f"{e.from_status.label if e.from_status else ''} → {e.to_status.label if e.to_status else ''}",
+                     "user": user.display_name if user else "系统", "details": details})
+    return rows
+
+
 @bp.route("/")
 @roles_required(*READERS)
 def index():
@@ -36,8 +65,7 @@ def index():
 def detail(notice_id: int):
     """Show one notice, its assets, its history and the actions the user may take."""
     notice = get_notice(notice_id, current_user)
-    return render_template("notices/detail.html", notice=notice, kinds=CompletionKind,
-                           events=notice.events, Role=Role)
+    return render_template("notices/detail.html", notice=notice, kinds=CompletionKind, events=history(notice))
 
 
 @bp.route("/<int:notice_id>/pdf")
@@ -59,8 +87,8 @@ def _act(notice_id: int, action, ok_message: str):
     except DomainError as exc:
         db.session.rollback()
         notice = get_notice(notice_id, current_user)
-        return render_template("notices/detail.html", notice=notice, kinds=CompletionKind, events=notice.events,
-                               Role=Role, error=exc), exc.status
+        return render_template("notices/detail.html", notice=notice, kinds=CompletionKind, events=history(notice),
+                               error=exc), exc.status
     flash(ok_message.format(number=notice.number), "success")
     return redirect(url_for("notices.detail", notice_id=notice_id))
 
