@@ -56,7 +56,9 @@ def validate_text(title: str, body: str) -> None:
         for _literal, name, spec, conversion in parsed:
             if name is None:
                 continue
-            if name not in PLACEHOLDERS or spec or conversion:
+            if name in PLACEHOLDERS and (spec or conversion):
+                errors.setdefault(field, []).append(f"占位符 {{{name}}} 不能带格式说明，请写成 {{{name}}}")
+            elif name not in PLACEHOLDERS:
                 errors.setdefault(field, []).append(
                     f"未知占位符 {{{name}}}；可用占位符：" + "、".join("{" + p + "}" for p in PLACEHOLDERS))
     if errors:
