@@ -83,8 +83,13 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
 
-    # replacement notices: HTML pages, public verification page, JSON API
     from registry.extensions import api
+    from registry.rules.api import blp as rules_api
+    from registry.rules.views import bp as rules_bp
+    app.register_blueprint(rules_bp)
+    api.register_blueprint(rules_api)
+
+    # replacement notices: HTML pages, public verification page, JSON API
     from registry.notices.api import blp as notices_api
     from registry.notices.views import bp as notices_bp, verify_bp
     app.register_blueprint(notices_bp)

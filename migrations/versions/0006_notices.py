@@ -1,7 +1,7 @@
 """notices
 
 Revision ID: 0006_notices
-Revises: 062ad565fd0a
+Revises: 0005_rules
 Create Date: 2026-11-30 01:43:22.627154
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0006_notices"
-down_revision = "062ad565fd0a"
+down_revision = "0005_rules"  # chained after the rules migration when merging branch rules
 branch_labels = None
 depends_on = None
 
