@@ -91,3 +91,15 @@ def test_cli_issue_by_filter(app, runner, evaluated):
     assert again.exit_code != 0 and "没有需要出具通知书" in again.output
     snap = runner.invoke(args=["registry", "notices", "issue", "--department", "zjj", "--snapshot", "5"])
     assert snap.exit_code != 0 and "快照" in snap.output
+
+
+def test_html_issue_form(app, client, login, evaluated):
+    login("maintainer", "zjj")
+    assert "按最近一次评估的强制性结论出具通知书" in client.get("/notices/").get_data(as_text=True)
+    resp = client.post("/notices/issue", data={"township": "龙湖镇", "category": "construction_machine",
+                                               "as_of": "2025-07-16"}, follow_redirects=True)
+    assert "已出具 1 份通知书" in resp.get_data(as_text=True)
+    again = client.post("/notices/issue", data={"as_of": "2025-07-16"}, follow_redirects=True)
+    assert "没有需要出具通知书" in again.get_data(as_text=True)
+    bad = client.post("/notices/issue", data={"as_of": "16.7.2025"}, follow_redirects=True)
+    assert "不是有效日期" in bad.get_data(as_text=True)

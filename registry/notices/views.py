@@ -5,7 +5,7 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask_login import current_user
 
 from registry.accounts.access import roles_required
-from registry.enums import MANDATORY_OUTCOMES, CompletionKind, NoticeStatus, Role
+from registry.enums import MANDATORY_OUTCOMES, Category, CompletionKind, NoticeStatus, Role
 from registry.errors import DomainError, ValidationFailed
 from registry.extensions import db, limiter
 from registry.notices import forms, lifecycle, seals, texts
@@ -56,8 +56,10 @@ def index():
     status = forms.parse_status(request.args.get("status"))
     township = request.args.get("township") or None
     notices = find_notices(current_user, status=status, township=township, limit=500)
+    categories = sorted(current_user.department.category_values) if current_user.department else []
     return render_template("notices/index.html", notices=notices, status=status, township=township,
-                           statuses=NoticeStatus, townships=TOWNSHIPS)
+                           statuses=NoticeStatus, townships=TOWNSHIPS,
+                           categories=[Category(c) for c in categories])
 
 
 @bp.route("/<int:notice_id>")
@@ -126,6 +128,26 @@ def void(notice_id: int):
     """Void the notice with a reason (it keeps its number)."""
     return _act(notice_id, lambda n: lifecycle.void(n, current_user, request.form.get("reason")),
                "通知书 {number} 已作废")
+
+
+@bp.route("/issue", methods=["POST"])
+@roles_required(Role.MAINTAINER)
+def issue():
+    """Issue notices for the maintainer's department from the latest evaluation's mandatory findings."""
+    from registry.notices.sources import issue_from_findings
+    f = request.form
+    try:
+        notices = issue_from_findings(current_user, township=f.get("township") or None,
+                                      category=f.get("category") or None,
+                                      as_of=forms.parse_date(f.get("as_of"), "as_of", "评估日期", required=False))
+    except DomainError as exc:
+        db.session.rollback()
+        details = "；".join(f"{k}：{'；'.join(v)}" for k, v in exc.errors.items()) if isinstance(exc.errors, dict) else ""
+        flash(exc.message + (f"（{details}）" if details else ""), "error")
+        return redirect(url_for("notices.index")), 303
+    flash(f"已出具 {len(notices)} 份通知书：" + "、".join(n.number for n in notices[:10])
+          + ("……" if len(notices) > 10 else ""), "success")
+    return redirect(url_for("notices.index", status="issued"))
 
 
 @bp.route("/print", methods=["POST"])
