@@ -141,3 +141,16 @@ def test_overdue_sweep_marks_open_notices_past_deadline_once(people):
     assert late.status is NoticeStatus.COMPLETED
     assert db.session.scalar(sa.select(sa.func.count()).select_from(NoticeEvent)
                              .where(NoticeEvent.action == "overdue")) == 1
+
+
+def test_jobs_prerender_missing_files_and_monthly_reminder(people):
+    from registry.notices import jobs
+    from registry.notices.storage import notice_pdf_path
+    notice = _issue(1)
+    assert notice_pdf_path(notice) is None  # issued without rendering
+    assert jobs.prerender_pending() == 1
+    assert notice_pdf_path(notice).read_bytes().startswith(b"%PDF")
+    assert jobs.prerender_pending() == 0
+    notice.deadline = today() - timedelta(days=1)
+    db.session.commit()
+    assert [n.id for n in jobs.monthly_overdue_reminder()] == [notice.id]
