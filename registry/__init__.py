@@ -44,7 +44,7 @@ def _instance_secret(instance_path: str) -> str:
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions to this app."""
     from registry import models  # noqa: F401  (registers every table on the metadata)
-    from registry.extensions import api, babel, csrf, db, login_manager, migrate
+    from registry.extensions import api, babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"),
@@ -53,6 +53,7 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app)
     login_manager.init_app(app)
     api.init_app(app)
+    limiter.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _configure_sqlite(app)
 
@@ -112,6 +113,13 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(rules_bp)
     api.register_blueprint(rules_api)
     app.extensions[FINDINGS_EXTENSION] = findings_for_asset
+
+    # replacement notices: HTML pages, public verification page, JSON API
+    from registry.notices.api import blp as notices_api
+    from registry.notices.views import bp as notices_bp, verify_bp
+    app.register_blueprint(notices_bp)
+    app.register_blueprint(verify_bp)
+    api.register_blueprint(notices_api)
 
 
 def register_security(app: Flask) -> None:

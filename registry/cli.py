@@ -129,4 +129,7 @@ def register_commands(app: Flask) -> None:
     from registry.rules.cli import register as register_rules
     if "evaluate" not in registry_cli.commands:
         register_rules(registry_cli)
+    from registry.notices.cli import notices_cli
+    if "notices" not in registry_cli.commands:
+        registry_cli.add_command(notices_cli)
     app.cli.add_command(registry_cli)

@@ -39,6 +39,13 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SECURE": False,
     "RATELIMIT_ENABLED": True,
     "IMPORT_MAX_ROWS": 200_000,
+    # Replacement notices: address printed in the QR code, default deadline, verification rate limit.
+    "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+    "NOTICE_DEADLINE_DAYS": 90,
+    "VERIFY_RATE_LIMIT": "30 per minute",
+    "SEAL_MAX_BYTES": 2 * 1024 * 1024,
+    "NOTICE_FILES_DIR": "",  # default: instance/notices
+    "SEAL_FILES_DIR": "",  # default: instance/seals
 }
 
 
@@ -56,6 +63,7 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     cfg["BABEL_DEFAULT_LOCALE"] = "zh_CN"
     cfg["BABEL_DEFAULT_TIMEZONE"] = cfg["TIMEZONE"]
     cfg["JSON_AS_ASCII"] = False
+    cfg["RATELIMIT_STORAGE_URI"] = "memory://"
     # flask-smorest / OpenAPI
     cfg["API_TITLE"] = "设备更新台账 API"
     cfg["API_VERSION"] = "v1"

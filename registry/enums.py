@@ -113,6 +113,26 @@ class RuleOutcome(LabeledEnum):
         return self in MANDATORY_OUTCOMES
 
 
+
+class NoticeStatus(LabeledEnum):
+    """Where a replacement notice stands; completed and voided are final."""
+
+    ISSUED = ("issued", "已下达")
+    SERVED = ("served", "已送达")
+    ACKNOWLEDGED = ("acknowledged", "已签收")
+    OVERDUE = ("overdue", "已逾期")
+    COMPLETED = ("completed", "已完成")
+    VOIDED = ("voided", "已作废")
+
+
+class CompletionKind(LabeledEnum):
+    """The disposal evidence that completes a notice."""
+
+    SCRAP_CERTIFICATE = ("scrap_certificate", "报废证明")
+    DEREGISTRATION = ("deregistration", "注销登记")
+    REPLACEMENT = ("replacement", "更新替换设备")
+
+
 # --- elevator ---------------------------------------------------------------
 class ElevatorType(LabeledEnum):
     TRACTION = ("traction", "曳引")

@@ -1,6 +1,8 @@
 """Flask extensions, created unbound; `create_app` binds them."""
 from flask import g
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
@@ -41,3 +43,5 @@ login_manager = LoginManager()
 csrf = RegistryCSRFProtect()
 babel = Babel()
 api = Api()  # flask-smorest: JSON API under /api/v1 with its OpenAPI document
+# Rate limits on chosen endpoints only (no default limit); RATELIMIT_ENABLED / RATELIMIT_STORAGE_URI configure it.
+limiter = Limiter(get_remote_address, default_limits=[])

@@ -77,7 +77,8 @@ def app(_schema_app, database_url, tmp_path):
     """A fresh application on an empty (migrated) database, with reference data loaded."""
     clean_tables(_schema_app)
     app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret",
-                      "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
+                      "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
+                      "NOTICE_FILES_DIR": str(tmp_path / "notices"), "SEAL_FILES_DIR": str(tmp_path / "seals")})
     with app.app_context():
         from registry.orgs.reference import ensure_reference_data
         ensure_reference_data()

@@ -11,7 +11,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from registry.extensions import db, login_manager
 
 # Endpoints reachable without logging in. Everything else requires a session.
-PUBLIC_ENDPOINTS = {"main.health", "accounts.login", "static"}
+PUBLIC_ENDPOINTS = {"main.health", "accounts.login", "static", "verify.verify_notice"}
 PUBLIC_PREFIXES: tuple[str, ...] = ()
 # Reachable while a password change is pending (everything else redirects to the change page).
 PASSWORD_CHANGE_ENDPOINTS = {"accounts.change_password", "accounts.logout", "static"}

@@ -1,0 +1,1 @@
+"""Replacement notices (更新通知书): issued from mandatory findings, numbered, verifiable, tracked."""
