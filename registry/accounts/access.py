@@ -34,8 +34,26 @@ ALL_ROLES = frozenset(Role)
 BUSINESS_READERS = frozenset({Role.MAINTAINER, Role.INSPECTOR, Role.TASKFORCE})
 
 
+def check_role(allowed: frozenset) -> None:
+    """Raise PermissionDenied (audited) unless the current user holds one of `allowed`."""
+    if current_user.role in allowed:
+        return
+    from flask import request
+
+    from registry.audit import services as audit
+    from registry.errors import PermissionDenied
+    from registry.extensions import db
+    audit.record("access.denied", outcome="denied", details={"path": request.path, "method": request.method})
+    db.session.commit()
+    raise PermissionDenied(f"您的角色（{current_user.role.label}）无权执行此操作")
+
+
 def roles_required(*roles: Role):
-    """Allow the view only to users holding one of `roles`; others get 403 (audited)."""
+    """Allow the view only to users holding one of `roles`; others get 403 (audited).
+
+    The login gate also checks the declaration before any argument parsing, so a refused
+    role gets 403 whatever order the decorators are stacked in; this wrapper is the backstop.
+    """
     allowed = frozenset(roles) or ALL_ROLES
 
     def decorate(view):
@@ -44,15 +62,7 @@ def roles_required(*roles: Role):
             if not current_user.is_authenticated:
                 from flask import abort
                 abort(401)
-            if current_user.role not in allowed:
-                from registry.audit import services as audit
-                from registry.errors import PermissionDenied
-                from registry.extensions import db
-                from flask import request
-                audit.record("access.denied", outcome="denied", details={"path": request.path,
-                                                                        "method": request.method})
-                db.session.commit()
-                raise PermissionDenied(f"您的角色（{current_user.role.label}）无权执行此操作")
+            check_role(allowed)
             return view(*args, **kwargs)
 
         wrapper.allowed_roles = allowed

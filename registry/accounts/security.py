@@ -139,8 +139,8 @@ def init_security(app: Flask) -> None:
                 return _respond(401, "请先登录或提供有效的 API 令牌")
             return redirect(url_for("accounts.login", next=request.full_path if request.query_string else request.path))
         if g.get("token_authenticated"):
-            return _password_gate()
-        return _idle_gate() or _password_gate()
+            return _password_gate() or _role_gate(app)
+        return _idle_gate() or _password_gate() or _role_gate(app)
 
     @app.after_request
     def _headers(response):
@@ -155,6 +155,15 @@ def init_security(app: Flask) -> None:
         return response
 
     _register_refusal_handlers(app)
+
+
+def _role_gate(app: Flask):
+    """Refuse a role the view does not declare, before the view parses any argument."""
+    from registry.accounts.access import allowed_roles_for, check_role
+    declared = allowed_roles_for(app.view_functions.get(request.endpoint), request.method)
+    if declared is not None:
+        check_role(declared)
+    return None
 
 
 def _audit_refusal(action: str, details: dict) -> None:
