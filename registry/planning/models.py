@@ -157,3 +157,13 @@ class PlanEvent(db.Model):
     comment: Mapped[str | None] = mapped_column(sa.Text)
 
     user = relationship("User", lazy="joined")
+
+    @property
+    def action_label(self) -> str:
+        """Return the Chinese name of the step."""
+        return EVENT_LABELS.get(self.action, self.action)
+
+
+EVENT_LABELS = {"build": "编制", "submit": "上报", "return": "退回修改", "approve": "审批通过", "lock": "锁定",
+                "comment": "意见", "pin": "人工指定", "unpin": "取消指定", "revise": "新建修订",
+                "supersede": "被新修订取代", "settings": "调整配额预算"}
