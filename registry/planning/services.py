@@ -23,9 +23,13 @@ PLACEMENT_COLUMNS = ("plan_id", "asset_id", "year", "rank", "category", "departm
                      "explanation")
 
 
-def get_plan(plan_id: int, user=None) -> Plan:
-    """Return the plan or raise NotFound; check `user` may read it."""
-    plan = db.session.get(Plan, plan_id)
+def get_plan(plan_id: int, user=None, *, lock: bool = False) -> Plan:
+    """Return the plan or raise NotFound; check `user` may read it; `lock` holds its row until commit."""
+    query = sa.select(Plan).where(Plan.id == plan_id)
+    if lock:
+        # Serialise concurrent builds and workflow steps on one plan (FOR UPDATE OF plans only).
+        query = query.with_for_update(of=Plan.__table__).execution_options(populate_existing=True)
+    plan = db.session.scalar(query)
     if plan is None:
         raise NotFound(f"计划 {plan_id} 不存在")
     access.require_view(user, plan)
@@ -94,9 +98,7 @@ def rebuild(plan_id: int, user=None) -> Plan:
 
 
 def _draft(plan_id: int, user) -> Plan:
-    plan = db.session.get(Plan, plan_id, with_for_update=True)
-    if plan is None:
-        raise NotFound(f"计划 {plan_id} 不存在")
+    plan = get_plan(plan_id, user, lock=True)
     access.require_propose(user, plan)
     if plan.status is not PlanStatus.DRAFT:
         raise Conflict(f"计划当前为「{plan.status.label}」，只有草稿可以调整；已锁定的计划请新建修订")

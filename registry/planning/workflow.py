@@ -29,7 +29,7 @@ def transition(plan_id: int, action: str, *, comment: str | None = None, user=No
     if action not in TRANSITIONS:
         raise ValidationFailed("未知的操作", {"action": [f"未知的操作：{action}（可选：{'、'.join(TRANSITIONS)}）"]})
     sources, target, label, who = TRANSITIONS[action]
-    plan = get_plan(plan_id, user)
+    plan = get_plan(plan_id, user, lock=True)
     if who == "decide":
         access.require_decide(user)
     else:
@@ -78,12 +78,12 @@ def _lock(plan: Plan, user) -> int:
     parent = db.session.get(Plan, plan.parent_id) if plan.parent_id else None
     if parent is not None and parent.status is PlanStatus.LOCKED:
         # Assets the new revision drops are no longer planned (unless another locked plan keeps them).
-        dropped = (sa.select(PlanPlacement.asset_id).where(PlanPlacement.plan_id == parent.id,
-                                                           PlanPlacement.year.is_not(None))
-                   .except_(placed)
-                   .except_(sa.select(PlanPlacement.asset_id).join(Plan, Plan.id == PlanPlacement.plan_id)
-                            .where(Plan.status == PlanStatus.LOCKED, Plan.id.notin_([parent.id, plan.id]),
-                                   PlanPlacement.year.is_not(None))))
+        kept_elsewhere = (sa.select(PlanPlacement.asset_id).join(Plan, Plan.id == PlanPlacement.plan_id)
+                          .where(Plan.status == PlanStatus.LOCKED, Plan.id.notin_([parent.id, plan.id]),
+                                 PlanPlacement.year.is_not(None)))
+        dropped = sa.select(PlanPlacement.asset_id).where(
+            PlanPlacement.plan_id == parent.id, PlanPlacement.year.is_not(None),
+            PlanPlacement.asset_id.notin_(placed), PlanPlacement.asset_id.notin_(kept_elsewhere))
         _set_status(dropped, (LifecycleStatus.PLANNED,), LifecycleStatus.IN_USE, user)
         parent.status = PlanStatus.SUPERSEDED
         db.session.add(PlanEvent(plan_id=parent.id, user_id=getattr(user, "id", None), action="supersede",
@@ -108,7 +108,7 @@ def add_comment(plan_id: int, text: str, user=None) -> PlanEvent:
 def revise(plan_id: int, *, comment: str | None = None, user=None) -> Plan:
     """Open a new draft revision of a locked plan, starting from its placements and pins."""
     access.require_decide(user)
-    plan = get_plan(plan_id, user)
+    plan = get_plan(plan_id, user, lock=True)
     if plan.status is not PlanStatus.LOCKED:
         raise Conflict(f"只有已锁定的计划可以修订（当前为「{plan.status.label}」）")
     open_child = db.session.scalar(sa.select(Plan.id).where(Plan.parent_id == plan.id))
