@@ -17,15 +17,16 @@ LEFT, RIGHT, TOP, BOTTOM = 44, 12, 34, 30
 def _nice_max(value: int) -> int:
     if value <= 5:
         return 5
-    for step in (1, 2, 2.5, 5):
-        for power in range(0, 9):
+    for power in range(0, 12):
+        for step in (1, 2, 2.5, 5):
             top = step * 10 ** power
             if top >= value:
-                return int(top) if top >= 5 else 5
+                return int(top)
     return value
 
 
-def progress_chart(title: str, years: list[int], series: dict[str, list[int]], target: int | None) -> Markup:
+def progress_chart(title: str, years: list[int], series: dict[str, list[int]], target: int | None,
+                   target_label: str = "目标") -> Markup:
     """Return an SVG of cumulative figures per year as grouped bars, with the target as a dashed line."""
     top = _nice_max(max([target or 0] + [v for values in series.values() for v in values] + [1]))
     plot_w, plot_h = W - LEFT - RIGHT, H - TOP - BOTTOM
@@ -56,7 +57,12 @@ def progress_chart(title: str, years: list[int], series: dict[str, list[int]], t
         y = y_of(target)
         parts.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#c00000" '
                      f'stroke-width="2" stroke-dasharray="6 4"/>')
-        parts.append(f'<text x="{W - RIGHT}" y="{y - 4:.1f}" text-anchor="end" fill="#c00000">目标 {target}</text>')
+        text = f"{escape(target_label)} {target}"
+        width = 12 * len(text) * 0.75 + 8
+        parts.append(f'<rect x="{W - RIGHT - width:.1f}" y="{y - 17:.1f}" width="{width:.1f}" height="14" '
+                     f'fill="#ffffff" fill-opacity="0.85"/>')
+        parts.append(f'<text x="{W - RIGHT - 2}" y="{y - 6:.1f}" text-anchor="end" fill="#c00000" '
+                     f'font-weight="bold">{text}</text>')
     lx = LEFT
     for _key, label, fill, stroke in SERIES:
         parts.append(f'<rect x="{lx}" y="8" width="12" height="12" fill="{fill}" stroke="{stroke}"/>')

@@ -11,7 +11,7 @@ from registry.planning.models import Plan
 
 HEADERS = ("优先序", "计划年度", "设备编号", "设备名称", "类别", "主管部门", "乡镇（街道）", "评估结论", "逾期月数",
            "超过年限（年）", "状况", "依据规则", "估算费用（元）", "人工指定", "说明", "当前状态")
-PDF_ROWS = 300  # per section; the workbook holds every row
+PDF_ROWS = 50  # per section: the PDF is a report (WeasyPrint is slow on long tables); the workbook holds every row
 _GRADE = {g.rank: g.label for g in ConditionGrade}
 
 

@@ -123,7 +123,7 @@ def _target_figure(targets: list[PlanTarget]) -> tuple[int | None, str | None]:
         return int(sum(t.value for t in counts)), "；".join(t.note for t in counts if t.note) or None
     if targets:
         t = targets[0]
-        return None, f"目标为被标记设备的 {t.value:g}%（{t.deadline_year} 年前），见计划缺口"
+        return None, f"目标为被标记设备的 {float(t.value):g}%（{t.deadline_year} 年前），按计划页“对照目标”计算缺口"
     return None, None
 
 

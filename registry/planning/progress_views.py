@@ -29,7 +29,9 @@ def progress_page():
     """Show target, planned, notified and done per department, category and year, as charts with tables."""
     rows = progress.dashboard(_own_department(), asset_scope(current_user))
     charts = [progress_chart(f"{r.department.name} · {r.category.label}", r.years,
-                             {k: r.cumulative(k) for k in ("planned", "notified", "done")}, r.target) for r in rows]
+                             {k: r.cumulative(k) for k in ("planned", "notified", "done")}, r.target,
+                             "目标" if all(t.fed_by_findings for t in r.targets) else "加装目标（不计更新）")
+              for r in rows]
     return render_template("planning/progress.html", rows=list(zip(rows, charts)), series=SERIES_LABELS)
 
 
@@ -62,7 +64,19 @@ def targets_page():
                            targets=db.session.scalars(sa.select(PlanTarget).order_by(PlanTarget.code)).all(),
                            costs=db.session.scalars(sa.select(ReplacementCost).order_by(
                                ReplacementCost.category, ReplacementCost.asset_type)).all(),
-                           can_edit=current_user.role in PLAN_DECIDERS)
+                           can_edit=current_user.role in PLAN_DECIDERS, type_label=_type_label)
+
+
+def _type_label(cost: ReplacementCost) -> str:
+    """Return the Chinese name of a cost row's type ("（默认）" for the category default)."""
+    from registry.enums import FarmMachineType, MachineType
+    enum_cls = {Category.CONSTRUCTION_MACHINE: MachineType, Category.FARM_MACHINE: FarmMachineType}.get(cost.category)
+    if not cost.asset_type:
+        return "（默认）"
+    try:
+        return enum_cls(cost.asset_type).label if enum_cls else cost.asset_type
+    except ValueError:
+        return cost.asset_type
 
 
 @bp.post("/targets/<int:target_id>")
