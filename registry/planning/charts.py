@@ -67,7 +67,7 @@ def progress_chart(title: str, years: list[int], series: dict[str, list[int]], t
     for _key, label, fill, stroke in SERIES:
         parts.append(f'<rect x="{lx}" y="8" width="12" height="12" fill="{fill}" stroke="{stroke}"/>')
         parts.append(f'<text x="{lx + 16}" y="18" fill="#1f2933">{label}（累计）</text>')
-        lx += 110
+        lx += 135
     parts.append(f'<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + plot_h}" stroke="#52606d"/>')
     parts.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}" stroke="#52606d"/>')
     parts.append("</svg>")
