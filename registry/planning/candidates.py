@@ -24,7 +24,7 @@ def latest_evaluation() -> tuple[int, date] | None:
     """Return (id, as_of) of the newest evaluation, preferring whole-inventory runs; None if there is none."""
     from registry.rules.models import Evaluation
     row = db.session.execute(
-        sa.select(Evaluation.id, Evaluation.as_of)
+        sa.select(Evaluation.id, Evaluation.as_of).where(Evaluation.finished_at.is_not(None))
         .order_by(Evaluation.category.is_(None).desc(), Evaluation.as_of.desc(), Evaluation.id.desc()).limit(1)
     ).first()
     return (row.id, row.as_of) if row else None
@@ -47,6 +47,19 @@ def months_between(start: date, end: date) -> int:
     return max(months, 0)
 
 
+def _param_years(params) -> float | None:
+    """Return the first age threshold ("years") in a rule's parameters, looking into composed terms."""
+    if not isinstance(params, dict):
+        return None
+    if isinstance(params.get("years"), (int, float)):
+        return params["years"]
+    for term in params.get("terms") or []:
+        found = _param_years(term.get("params") if isinstance(term, dict) else None)
+        if found is not None:
+            return found
+    return None
+
+
 def years_beyond(figures: dict | None, params: dict | None) -> float | None:
     """Return age beyond the rule's threshold in years, from the finding's figures and the rule's parameters."""
     if not figures:
@@ -55,8 +68,7 @@ def years_beyond(figures: dict | None, params: dict | None) -> float | None:
                       None)
     if age_months is None:
         return None
-    limit = figures.get("design_life_years") or figures.get("specified_service_life_years") \
-        or (params or {}).get("years")
+    limit = figures.get("design_life_years") or figures.get("specified_service_life_years") or _param_years(params)
     if not isinstance(limit, (int, float)):
         return None
     return round(age_months / 12 - limit, 2)
