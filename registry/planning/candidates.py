@@ -117,9 +117,8 @@ def load_candidates(evaluation_id: int, department_id: int | None = None) -> lis
 
 
 def flagged_asset_ids(evaluation_id: int, asset_ids: list[int]) -> set[int]:
-    """Return which of `asset_ids` have a hit finding in the evaluation (for validating pins)."""
-    from registry.rules.models import Finding
+    """Return which of `asset_ids` are candidates of the evaluation (hit finding, live, not done): pinnable."""
     if not asset_ids:
         return set()
-    return set(db.session.scalars(sa.select(Finding.asset_id).where(
-        Finding.evaluation_id == evaluation_id, Finding.result == "hit", Finding.asset_id.in_(asset_ids))))
+    sub = finding_rows(evaluation_id).where(Asset.id.in_(asset_ids)).subquery()
+    return set(db.session.scalars(sa.select(sub.c.asset_id).distinct()))
