@@ -43,11 +43,17 @@ def test_percentage_target_and_deadline_before_plan_start(ctx, source):
     ensure_planning_reference()
     for _ in range(3):
         source.flag(Category.PIPE)
-    plan = services.create_plan(year_from=2025, year_to=2027, department_code="zjj")
+    for _ in range(4):
+        source.flag(Category.CONSTRUCTION_MACHINE)
+    plan = services.create_plan(year_from=2025, year_to=2027, department_code="zjj",
+                                quotas={"construction_machine": {"2025": 1}})
     pipe = next(r for r in plan.summary["shortfalls"] if r["code"] == "XZ-T9")
     # 100% of 3 flagged pipes by 2024, but the plan starts in 2025: all of it is a shortfall.
     assert (pipe["target"], pipe["planned"], pipe["shortfall"]) == (3, 0, 3)
     assert "早于计划起始年度" in pipe["note"]
+    machines = next(r for r in plan.summary["shortfalls"] if r["code"] == "XZ-T8")
+    assert (machines["target"], machines["planned"], machines["shortfall"]) == (4, 4, 0)
+    assert "2025—2027 年每年约 2 台" in machines["note"]
 
 
 @pytest.mark.parametrize("kwargs,field", [

@@ -98,9 +98,25 @@ class ProgressRow:
         return sum(getattr(self, series).get(y, 0) for y in self.years)
 
 
+def flagged_counts() -> Counter:
+    """Return {(department_id, category): flagged, not-done assets} of the latest evaluation (empty without one)."""
+    from registry.planning import candidates
+    try:
+        evaluation = candidates.latest_evaluation()
+        if evaluation is None:
+            return Counter()
+        sub = candidates.finding_rows(evaluation[0]).subquery()
+    except ImportError:  # the rules engine is not installed
+        return Counter()
+    rows = db.session.execute(sa.select(sub.c.department_id, sub.c.category, sa.func.count(sa.distinct(sub.c.asset_id)))
+                              .group_by(sub.c.department_id, sub.c.category)).all()
+    return Counter({(d, Category(c).value): n for d, c, n in rows})
+
+
 def dashboard(user_department_id: int | None = None, scope=None) -> list[ProgressRow]:
     """Return one row per department x category that has a target or activity (limited to one department if given)."""
     planned, notified, done = planned_by_year(scope), notified_by_year(scope), done_by_year(scope)
+    flagged = flagged_counts()
     targets = list(db.session.scalars(sa.select(PlanTarget).order_by(PlanTarget.code)))
     depts = db.session.scalars(sa.select(Department).order_by(Department.id)).all()
     rows = []
@@ -112,18 +128,23 @@ def dashboard(user_department_id: int | None = None, scope=None) -> list[Progres
             series = [{y: s.get((dept.id, cat.value, y), 0) for y in YEARS} for s in (planned, notified, done)]
             if not own and not any(sum(s.values()) for s in series):
                 continue
-            target, note = _target_figure(own)
+            done_since = {t.code: sum(n for y, n in series[2].items() if t.start_year <= y <= t.deadline_year)
+                          for t in own}
+            target, note = _target_figure(own, flagged.get((dept.id, cat.value), 0), done_since)
             rows.append(ProgressRow(dept, cat, own, target, note, YEARS, *series))
     return rows
 
 
-def _target_figure(targets: list[PlanTarget]) -> tuple[int | None, str | None]:
+def _target_figure(targets: list[PlanTarget], flagged: int, done: dict) -> tuple[int | None, str | None]:
+    from registry.planning.summary import target_count
     counts = [t for t in targets if t.measure.value == "count"]
     if counts:
         return int(sum(t.value for t in counts)), "；".join(t.note for t in counts if t.note) or None
     if targets:
         t = targets[0]
-        return None, f"目标为被标记设备的 {float(t.value):g}%（{t.deadline_year} 年前），按计划页“对照目标”计算缺口"
+        return (target_count(t, flagged, done.get(t.code, 0)),
+                f"{float(t.value):g}% × （最新评估中被标记且未完成的 {flagged} 项 + 已完成 {done.get(t.code, 0)} 项），"
+                f"期限 {t.deadline_year} 年")
     return None, None
 
 

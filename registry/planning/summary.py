@@ -35,10 +35,10 @@ def summarize(plan: Plan, candidates: list[Candidate], result: Result) -> dict:
     }
 
 
-def target_count(target: PlanTarget, flagged: int) -> int:
-    """Return the number of assets a target asks for: its count, or its percentage of the flagged assets."""
+def target_count(target: PlanTarget, flagged: int, done: int = 0) -> int:
+    """Return the number of assets a target asks for: its count, or its percentage of flagged + already done."""
     if target.measure.value == "percentage":
-        return math.ceil(float(target.value) * flagged / 100)
+        return math.ceil(float(target.value) * (flagged + done) / 100)
     return int(target.value)
 
 
@@ -63,12 +63,17 @@ def shortfalls(plan: Plan, candidates: list[Candidate], result: Result) -> list[
                        note="加装类目标，不由更新发现填充，本计划不计算缺口")
             out.append(row)
             continue
-        goal = target_count(t, flagged.get(key, 0))
         by_deadline = sum(n for (d, cat, y), n in planned.items() if (d, cat) == key and y <= t.deadline_year)
         done_n = sum(n for (d, cat, y), n in done.items() if (d, cat) == key and t.start_year <= y <= t.deadline_year)
+        goal = target_count(t, flagged.get(key, 0), done_n)
         note = None
         if t.deadline_year < plan.year_from:
             note = f"目标期限 {t.deadline_year} 年早于计划起始年度，计划内的安排均已逾期"
+        elif t.yearly_batches:
+            left = [y for y in plan.years if y <= t.deadline_year]
+            remaining = max(goal - done_n, 0)
+            if left:
+                note = f"按年度分批：{left[0]}—{left[-1]} 年每年约 {math.ceil(remaining / len(left))} 台"
         row.update(target=goal, planned=by_deadline, done=done_n, shortfall=max(goal - by_deadline - done_n, 0),
                    note=note)
         out.append(row)
