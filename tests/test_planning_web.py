@@ -122,7 +122,8 @@ def test_api_create_bad_and_good(client, login, flagged):
     assert "超出方案期限" in body["errors"]["year_to"][0]
     bad = client.post("/api/v1/plans/", json={"year_from": 2025, "year_to": 2027, "budgets": {"2025": "x"}})
     assert bad.status_code == 422 and "budgets.2025" in bad.get_json()["errors"]
-    ok = client.post("/api/v1/plans/", json={"year_from": 2025, "year_to": 2027, "quotas": {"official_car": {"2025": 1}}})
+    ok = client.post("/api/v1/plans/", json={"year_from": 2025, "year_to": 2027,
+                                             "quotas": {"official_car": {"2025": 1}}})
     assert ok.status_code == 201, ok.get_json()
     plan = ok.get_json()
     assert plan["status"] == "draft" and plan["summary"]["placed"] == 3

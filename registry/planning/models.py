@@ -151,7 +151,7 @@ class PlanEvent(db.Model):
     plan_id: Mapped[int] = mapped_column(sa.ForeignKey("plans.id"))
     at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    action: Mapped[str] = mapped_column(sa.String(16))  # build / submit / return / approve / lock / comment / pin / revise
+    action: Mapped[str] = mapped_column(sa.String(16))  # a key of EVENT_LABELS
     from_status: Mapped[str | None] = mapped_column(sa.String(16))
     to_status: Mapped[str | None] = mapped_column(sa.String(16))
     comment: Mapped[str | None] = mapped_column(sa.Text)
