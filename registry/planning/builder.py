@@ -12,6 +12,9 @@ from typing import NamedTuple
 from registry.enums import Category, ConditionGrade, RuleOutcome
 
 _GRADE_LABEL = {g.rank: g.label for g in ConditionGrade}
+# Plain per-member numbers, read as instance attributes: enum properties and enum hashing are slow on 100k rows.
+for _o in RuleOutcome:
+    _o._plan_mandatory, _o._plan_severity = _o.is_mandatory, -_o.severity
 
 
 class Candidate(NamedTuple):
@@ -38,8 +41,9 @@ class Candidate(NamedTuple):
 
 def priority_key(c: Candidate) -> tuple:
     """Return the sort key: mandatory+overdue first, then severity, overdue months, age beyond threshold, condition."""
-    return (0 if (c.outcome.is_mandatory and c.overdue_months > 0) else 1,
-            -c.outcome.severity, -c.overdue_months, -(c.years_beyond or 0.0), -(c.condition_rank or 0), c.asset_id)
+    o = c.outcome
+    return (0 if (o._plan_mandatory and c.overdue_months > 0) else 1,
+            o._plan_severity, -c.overdue_months, -(c.years_beyond or 0.0), -(c.condition_rank or 0), c.asset_id)
 
 
 def reason_text(c: Candidate) -> str:
@@ -87,26 +91,26 @@ def build(candidates: list[Candidate], settings: Settings) -> Result:
     quotas, budgets, pins = settings.quotas, settings.budgets, settings.pins
     counts: dict[tuple[str, int], int] = defaultdict(int)
     spent: dict[int, int] = defaultdict(int)
-    keyed = sorted((priority_key(c), c) for c in candidates)
+    keyed = sorted(candidates, key=priority_key)
     rows: list = []
     unplaced: list = []
     seen: set[int] = set()
     # Pins are honoured even past a quota or budget: the overrun is reported, not refused.
-    for _key, c in keyed:
+    for c in keyed:
         year = pins.get(c.asset_id)
         if year is not None:
-            counts[(c.category.value, year)] += 1
+            counts[(c.category._value_, year)] += 1
             spent[year] += c.est_cost or 0
             seen.add(c.asset_id)
     stale = sorted(set(pins) - seen)
     # First year of each category that may still have quota room: quotas only ever fill up.
     start: dict[str, int] = defaultdict(int)
-    for rank, (_key, c) in enumerate(keyed, 1):
+    for rank, c in enumerate(keyed, 1):
         pinned_year = pins.get(c.asset_id)
         if pinned_year is not None:
             rows.append((c, pinned_year, rank, True, _pinned_text(c, pinned_year)))
             continue
-        cat = c.category.value
+        cat = c.category._value_
         cost = c.est_cost or 0
         full: list[int] = []
         placed = None
