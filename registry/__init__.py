@@ -82,8 +82,13 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
 
-    # planning
     from registry.extensions import api
+    from registry.rules.api import blp as rules_api
+    from registry.rules.views import bp as rules_bp
+    app.register_blueprint(rules_bp)
+    api.register_blueprint(rules_api)
+
+    # planning
     from registry.planning.api import blp as plans_api
     from registry.planning.views import bp as planning_bp
     app.register_blueprint(planning_bp)

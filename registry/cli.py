@@ -20,6 +20,8 @@ def seed_reference() -> None:
     from registry.orgs.reference import ensure_reference_data
     added = ensure_reference_data()
     click.echo(f"已补充 {added} 个主管部门")
+    from registry.rules.versions import seed_packs
+    click.echo(f"已加载 {seed_packs()} 条规则（规则包）")
     from registry.planning.reference import ensure_planning_reference
     targets, costs = ensure_planning_reference()
     click.echo(f"已补充 {targets} 项计划目标、{costs} 项更新费用估算")
@@ -123,6 +125,9 @@ def db_is_empty() -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach the `registry` command group to `app`."""
+    from registry.rules.cli import register as register_rules
+    if "evaluate" not in registry_cli.commands:
+        register_rules(registry_cli)
     from registry.planning.cli import plan_cli
     registry_cli.add_command(plan_cli)
     app.cli.add_command(registry_cli)

@@ -6,6 +6,7 @@ from registry.assets.models import (  # noqa: F401
 )
 from registry.audit.models import AuditRecord  # noqa: F401
 from registry.orgs.models import Department, DepartmentCategory, Unit  # noqa: F401
+from registry.rules.models import Evaluation, Finding, Rule  # noqa: F401
 from registry.planning.models import (  # noqa: F401
     Plan, PlanEvent, PlanPin, PlanPlacement, PlanTarget, ReplacementCost,
 )

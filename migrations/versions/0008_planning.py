@@ -1,7 +1,7 @@
 """planning
 
 Revision ID: 0008_planning
-Revises: 062ad565fd0a
+Revises: 0005_rules
 Create Date: 2026-11-30 01:32:21.519652
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0008_planning"
-down_revision = '062ad565fd0a'
+down_revision = "0005_rules"  # chained after rules in this branch; the lead re-chains on merge
 branch_labels = None
 depends_on = None
 

@@ -77,7 +77,8 @@ def years_beyond(figures: dict | None, params: dict | None) -> float | None:
 def finding_rows(evaluation_id: int, department_id: int | None = None):
     """Return the SQL select of hit findings joined with live, not-yet-done assets (one row per finding)."""
     from registry.rules.models import Finding, Rule
-    subtype = sa.func.coalesce(ConstructionMachineDetail.machine_type, FarmMachineDetail.machine_type, "")
+    subtype = sa.func.coalesce(ConstructionMachineDetail.machine_type, FarmMachineDetail.machine_type, "",
+                               type_=sa.String)
     stmt = (
         sa.select(Finding.asset_id, Asset.code, Asset.category, Asset.department_id, Asset.township,
                   Finding.outcome, Finding.overdue, Finding.deadline, Finding.as_of, Finding.figures,
