@@ -240,3 +240,16 @@ def test_evaluate_cli_xlsx(runner, rules, tmp_path):
     assert result.exit_code == 0, result.output
     rows = list(load_workbook(out).active.values)
     assert rows[0][0] == "设备编号" and rows[1][2] == "XZ-8a"
+
+
+def test_concurrent_edit_is_a_conflict_not_a_500(rules):
+    from registry.errors import Conflict
+    rule = db.session.scalar(sa.select(Rule).where(Rule.code == "XZ-13"))
+    # Someone else's version 2 landed between our read and our save.
+    db.session.add(Rule(code="XZ-13", version=2, category=rule.category, title=rule.title, citation=rule.citation,
+                        kind=rule.kind, params=rule.params, outcome=rule.outcome, enabled=True, pack="plan",
+                        is_current=False))
+    db.session.commit()
+    with pytest.raises(Conflict):
+        save_new_version("XZ-13", {"title": "新标题"})
+    assert db.session.scalar(sa.select(Rule.title).where(Rule.code == "XZ-13", Rule.version == 1)) == rule.title

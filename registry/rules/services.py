@@ -90,10 +90,11 @@ def evaluate_inventory(as_of: date, category: Category | None = None, persist: b
     db.session.flush()
     dialect = db.engine.dialect.name
     findings = Finding.__table__
-    total = 0
     for cr in compile_rules(as_of, category, rules):
-        result = db.session.execute(sa.insert(findings).from_select(FINDING_COLUMNS, cr.select(dialect, evaluation.id)))
-        total += result.rowcount
+        db.session.execute(sa.insert(findings).from_select(FINDING_COLUMNS, cr.select(dialect, evaluation.id)))
+    # Counted rather than summed from rowcount, which the PostgreSQL driver leaves at -1 here.
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(findings)
+                              .where(findings.c.evaluation_id == evaluation.id))
     evaluation.finding_count = total
     evaluation.finished_at = utcnow()
     from registry.audit import services as audit
@@ -122,6 +123,8 @@ def latest_evaluation(category: Category | None = None, as_of: date | None = Non
     query = sa.select(Evaluation).where(Evaluation.finished_at.is_not(None)).order_by(Evaluation.id.desc()).limit(1)
     if category is not None:
         query = query.where(sa.or_(Evaluation.category.is_(None), Evaluation.category == Category(category)))
+    else:
+        query = query.where(Evaluation.category.is_(None))  # only a whole-inventory run covers everything
     if as_of is not None:
         query = query.where(Evaluation.as_of == as_of)
     return db.session.scalar(query)

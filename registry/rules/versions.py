@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from registry.enums import Category, RuleOutcome
-from registry.errors import NotFound, ValidationFailed
+from registry.errors import Conflict, NotFound, ValidationFailed
 from registry.extensions import db
 from registry.rules.fields import resolve
 from registry.rules.kinds import KINDS, ParamErrors, UnknownKind, validate_params
@@ -146,9 +147,13 @@ def save_new_version(code: str, changes: dict, user_id: int | None = None) -> Ru
     new = Rule(code=old.code, version=old.version + 1, category=old.category, pack=old.pack, is_current=True,
                created_by=user_id, **{k: clean[k] for k in EDITABLE})
     old.is_current = False
-    db.session.flush()  # the old row stops being current before the new one arrives
-    db.session.add(new)
-    db.session.flush()
+    try:
+        db.session.flush()  # the old row stops being current before the new one arrives
+        db.session.add(new)
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(f"规则 {code} 刚被他人修改（第 {new.version} 版已存在），请刷新后重试") from None
     before = {k: _plain(getattr(old, k)) for k in EDITABLE}
     after = {k: _plain(getattr(new, k)) for k in EDITABLE}
     audit.record("rules.version", object_type="rule", object_id=f"{code} v{new.version}",
