@@ -44,7 +44,8 @@ def _findings(count: int) -> int:
     as_of = date(2026, 6, 30)
     rule = Rule(code="BENCH", version=1, category="official_car", title="bench", citation="bench", kind="age_over",
                 params={"years": 8}, outcome=RuleOutcome.MANDATORY_RENEWAL)
-    ev = Evaluation(as_of=as_of, asset_count=count, finding_count=count)
+    from registry.db_types import utcnow
+    ev = Evaluation(as_of=as_of, asset_count=count, finding_count=count, finished_at=utcnow())
     db.session.add_all([rule, ev])
     db.session.flush()
     rng = random.Random(7)
@@ -77,7 +78,7 @@ def main() -> None:
     args = parser.parse_args()
     app = create_app({"DATABASE_URL": args.url, "SECRET_KEY": "bench", "TESTING": True})
     results: dict[str, float] = {}
-    print(f"database: {args.url.split('@')[-1]}  assets: {args.count:,}")
+    print(f"database: {args.url.split('@')[-1]}  assets: {args.count:,}  load average: {os.getloadavg()[0]:.1f}")
     _reset(app)
     with app.app_context():
         from registry.assets.demo import seed_demo
@@ -87,8 +88,9 @@ def main() -> None:
         _timed("seed demo assets (setup)", lambda: seed_demo(args.count), results)
         ensure_planning_reference()
         ev_id = _timed("insert findings (setup)", lambda: _findings(args.count), results)
+        sql = str(candidates.finding_rows(ev_id).compile(db.engine, compile_kwargs={"literal_binds": True}))
         rows = _timed("BASELINE raw SQL read of candidate rows",
-                      lambda: db.session.execute(candidates.finding_rows(ev_id)).all(), results)
+                      lambda: db.session.execute(sa.text(sql)).all(), results)
         print(f"  rows read: {len(rows):,}")
         cands = _timed("adapter: findings -> Candidates (SQL + Python)",
                        lambda: candidates.load_candidates(ev_id), results)
@@ -109,6 +111,7 @@ def main() -> None:
         for step in ("submit", "approve"):
             workflow.transition(plan.id, step)
         _timed("lock (assets -> 已列入更新计划 + history)", lambda: workflow.transition(plan.id, "lock"), results)
+        print(f"load average at end: {os.getloadavg()[0]:.1f} (2 cores shared with other work)")
         base = results["BASELINE raw SQL read of candidate rows"]
         total = results["END TO END services.create_plan (read, build, insert)"]
         print(f"ratio end-to-end / baseline read: {total / base:.1f}x")

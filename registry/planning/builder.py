@@ -30,7 +30,7 @@ class Candidate(NamedTuple):
     years_beyond: float | None   # age beyond the rule's threshold, when the finding states one
     condition_rank: int | None   # ConditionGrade.rank, 1=好 … 5=差
     rule_code: str
-    explanation: str
+    explanation: str             # the finding's text when the caller has it (not needed to plan)
     est_cost: int | None         # estimated replacement cost, 元
 
     @property

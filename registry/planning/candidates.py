@@ -5,6 +5,7 @@ then keeps, per asset, the finding that ranks first (most severe / most overdue)
 """
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import sqlalchemy as sa
@@ -74,18 +75,22 @@ def years_beyond(figures: dict | None, params: dict | None) -> float | None:
     return round(age_months / 12 - limit, 2)
 
 
+def _raw(column):
+    # Plain driver values: SQLAlchemy's per-value enum/date/JSON processing costs more than the query at 100k rows.
+    return sa.type_coerce(column, sa.String)
+
+
 def finding_rows(evaluation_id: int, department_id: int | None = None):
     """Return the SQL select of hit findings joined with live, not-yet-done assets (one row per finding)."""
-    from registry.rules.models import Finding, Rule
+    from registry.rules.models import Finding
     subtype = sa.func.coalesce(ConstructionMachineDetail.machine_type, FarmMachineDetail.machine_type, "",
                                type_=sa.String)
     stmt = (
-        sa.select(Finding.asset_id, Asset.code, Asset.category, Asset.department_id, Asset.township,
-                  Finding.outcome, Finding.overdue, Finding.deadline, Finding.as_of, Finding.figures,
-                  Rule.params, Finding.rule_code, Finding.explanation, Asset.condition_grade,
-                  subtype.label("subtype"))
+        sa.select(Finding.asset_id, Asset.code, _raw(Asset.category).label("category"), Asset.department_id,
+                  Asset.township, _raw(Finding.outcome).label("outcome"), Finding.overdue,
+                  _raw(Finding.deadline).label("deadline"), _raw(Finding.figures).label("figures"), Finding.rule_id,
+                  Finding.rule_code, _raw(Asset.condition_grade).label("condition_grade"), subtype.label("subtype"))
         .join(Asset, Asset.id == Finding.asset_id)
-        .join(Rule, Rule.id == Finding.rule_id)
         .outerjoin(ConstructionMachineDetail, ConstructionMachineDetail.asset_id == Asset.id)
         .outerjoin(FarmMachineDetail, FarmMachineDetail.asset_id == Asset.id)
         .where(Finding.evaluation_id == evaluation_id, Finding.result == "hit", Asset.deleted_at.is_(None),
@@ -96,25 +101,40 @@ def finding_rows(evaluation_id: int, department_id: int | None = None):
     return stmt
 
 
+def _date(value) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _json(value) -> dict | None:
+    if value is None or isinstance(value, dict):
+        return value
+    loaded = json.loads(value)
+    return loaded if isinstance(loaded, dict) else None
+
+
 def load_candidates(evaluation_id: int, department_id: int | None = None) -> list[Candidate]:
     """Return one Candidate per flagged asset of the evaluation: its highest-priority finding."""
+    from registry.rules.models import Evaluation, Rule
+    as_of = db.session.scalar(sa.select(Evaluation.as_of).where(Evaluation.id == evaluation_id))
+    params = dict(db.session.execute(sa.select(Rule.id, Rule.params)).tuples().all())
     costs = cost_table()
-    best: dict[int, tuple] = {}
-    for r in db.session.execute(finding_rows(evaluation_id, department_id).execution_options(yield_per=20_000)):
-        cat = Category(_value(r.category))
-        outcome = RuleOutcome(_value(r.outcome))
-        overdue = months_between(r.deadline, r.as_of) if (r.overdue and r.deadline) else 0
-        grade = _value(r.condition_grade)
-        figures = r.figures if isinstance(r.figures, dict) else None
-        cost = costs.get((cat.value, _value(r.subtype) or ""), costs.get((cat.value, "")))
-        c = Candidate(r.asset_id, r.code, cat, r.department_id, r.township, outcome, overdue,
-                      years_beyond(figures, r.params if isinstance(r.params, dict) else None),
-                      _RANK.get(grade) if grade else None, r.rule_code, r.explanation, cost)
-        key = priority_key(c)
-        held = best.get(c.asset_id)
-        if held is None or key < held[0]:
-            best[c.asset_id] = (key, c)
-    return [c for _key, c in best.values()]
+    categories = {c.value: c for c in Category}
+    outcomes = {o.value: o for o in RuleOutcome}
+    best: dict[int, Candidate] = {}
+    for (asset_id, code, cat_value, dept_id, township, outcome_value, overdue, deadline, figures, rule_id,
+         rule_code, grade, subtype) in db.session.execute(finding_rows(evaluation_id, department_id)).tuples():
+        months = months_between(_date(deadline), as_of) if (overdue and deadline) else 0
+        cost = costs.get((cat_value, subtype or ""), costs.get((cat_value, "")))
+        c = Candidate(asset_id, code, categories[cat_value], dept_id, township, outcomes[outcome_value], months,
+                      years_beyond(_json(figures), params.get(rule_id)), _RANK.get(grade) if grade else None,
+                      rule_code, "", cost)
+        held = best.get(asset_id)
+        # Most assets have one finding: compare priorities only when a second one turns up.
+        if held is None or priority_key(c) < priority_key(held):
+            best[asset_id] = c
+    return list(best.values())
 
 
 def flagged_asset_ids(evaluation_id: int, asset_ids: list[int]) -> set[int]:
