@@ -202,3 +202,26 @@ def test_yearly_draft_job(ctx, source):
     assert (plan.year_from, plan.year_to, plan.department_id) == (2025, 2027, None)
     assert build_yearly_draft(date(2024, 12, 2)) == plan_id
     assert build_yearly_draft(date(2027, 12, 1)) is None
+
+
+def test_progress_counts_done_and_notified_by_status_change_year(ctx, source):
+    from datetime import datetime, timezone
+
+    from registry.planning import progress
+    ensure_planning_reference()
+    renewed = source.flag()
+    notified = source.flag()
+    for asset, status, year in ((renewed, LifecycleStatus.RENEWED, 2025), (notified, LifecycleStatus.NOTIFIED, 2026)):
+        db.session.add(AssetChange(asset_id=asset.id, action="update", field="status", before="in_use",
+                                   after=status.value, changed_at=datetime(year, 5, 1, tzinfo=timezone.utc)))
+        asset.status = status
+    db.session.commit()
+    rows = {(r.department.code, r.category): r for r in progress.dashboard()}
+    car = rows[("jgsw", Category.OFFICIAL_CAR)]
+    assert car.target == 40
+    assert car.done == {2024: 0, 2025: 1, 2026: 0, 2027: 0}
+    assert car.notified == {2024: 0, 2025: 0, 2026: 1, 2027: 0}
+    assert car.cumulative("done") == [0, 1, 1, 1]
+    ev = progress.evidence("done", renewed.department_id, Category.OFFICIAL_CAR, 2025)
+    assert [r["code"] for r in ev] == [renewed.code]
+    assert progress.evidence("done", renewed.department_id, Category.OFFICIAL_CAR, 2026) == []
