@@ -35,7 +35,9 @@ def evaluate_asset(asset: Asset, as_of: date | None = None,
     """Evaluate one asset in Python against the active rules (pure: reads, never writes)."""
     as_of = as_of or date.today()
     compiled = rules if rules is not None else compile_rules(as_of, asset.category)
-    results = (cr.evaluate(asset) for cr in compiled if cr.as_of == as_of)
+    if any(cr.as_of != as_of for cr in compiled):
+        raise ValueError("rules were compiled for another date")
+    results = (cr.evaluate(asset) for cr in compiled)
     return [r for r in results if r is not None]
 
 
