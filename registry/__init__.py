@@ -121,6 +121,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(verify_bp)
     api.register_blueprint(notices_api)
 
+    # planning
+    from registry.planning.api import blp as plans_api
+    from registry.planning.views import bp as planning_bp
+    app.register_blueprint(planning_bp)
+    api.register_blueprint(plans_api)
+
 
 def register_security(app: Flask) -> None:
     """Require login everywhere except the public endpoints, and set security headers."""

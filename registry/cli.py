@@ -22,6 +22,9 @@ def seed_reference() -> None:
     click.echo(f"已补充 {added} 个主管部门")
     from registry.rules.versions import seed_packs
     click.echo(f"已加载 {seed_packs()} 条规则（规则包）")
+    from registry.planning.reference import ensure_planning_reference
+    targets, costs = ensure_planning_reference()
+    click.echo(f"已补充 {targets} 项计划目标、{costs} 项更新费用估算")
 
 
 @registry_cli.command("seed-demo")
@@ -132,4 +135,6 @@ def register_commands(app: Flask) -> None:
     from registry.notices.cli import notices_cli
     if "notices" not in registry_cli.commands:
         registry_cli.add_command(notices_cli)
+    from registry.planning.cli import plan_cli
+    registry_cli.add_command(plan_cli)
     app.cli.add_command(registry_cli)

@@ -112,6 +112,11 @@ class RuleOutcome(LabeledEnum):
     def is_mandatory(self) -> bool:
         return self in MANDATORY_OUTCOMES
 
+    @property
+    def severity(self) -> int:
+        """Return the planning severity: 报废 5 > 淘汰 4 > 强制更新 3 > 安全评估 2 > 建议更新 1."""
+        return OUTCOME_SEVERITY[self]
+
 
 
 class NoticeStatus(LabeledEnum):
@@ -274,7 +279,26 @@ class DeviceClass(LabeledEnum):
     CLASS_III = ("III", "第三类")
 
 
+class PlanStatus(LabeledEnum):
+    """Workflow of a renewal plan: 草稿 -> 已上报 -> 已审批 -> 已锁定 (a newer locked revision supersedes)."""
+
+    DRAFT = ("draft", "草稿")
+    SUBMITTED = ("submitted", "已上报")
+    APPROVED = ("approved", "已审批")
+    LOCKED = ("locked", "已锁定")
+    SUPERSEDED = ("superseded", "已被新修订取代")
+
+
+class TargetMeasure(LabeledEnum):
+    COUNT = ("count", "数量")
+    PERCENTAGE = ("percentage", "百分比")
+
+
 MANDATORY_OUTCOMES = frozenset({RuleOutcome.MANDATORY_RENEWAL, RuleOutcome.PHASE_OUT, RuleOutcome.SCRAP})
+
+# Order used by the planner: the more final the outcome, the earlier it is planned.
+OUTCOME_SEVERITY = {RuleOutcome.SCRAP: 5, RuleOutcome.PHASE_OUT: 4, RuleOutcome.MANDATORY_RENEWAL: 3,
+                    RuleOutcome.SAFETY_ASSESSMENT: 2, RuleOutcome.SUGGESTED_RENEWAL: 1}
 
 ALL_ENUMS: tuple[type[LabeledEnum], ...] = tuple(
     obj for obj in list(globals().values())

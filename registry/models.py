@@ -10,3 +10,6 @@ from registry.rules.models import Evaluation, Finding, Rule  # noqa: F401
 from registry.notices.models import (  # noqa: F401
     DepartmentSeal, DocumentCounter, Notice, NoticeEvent, NoticeItemRow, NoticeTemplate,
 )
+from registry.planning.models import (  # noqa: F401
+    Plan, PlanEvent, PlanPin, PlanPlacement, PlanTarget, ReplacementCost,
+)

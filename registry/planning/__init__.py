@@ -1,0 +1,1 @@
+"""Annual batch retirement planning against the plan targets."""
