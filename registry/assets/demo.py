@@ -269,7 +269,7 @@ def seed_demo(count: int = 5000, progress: Callable[[int], None] | None = None) 
     unit_cols = ["name", "kind", "township", "address", "contact", "phone"]
     bulk_insert(Unit.__table__, unit_cols, [tuple(r[c] for c in unit_cols) for r in unit_rows])
     unit_ids_by_kind: dict = {}
-    for uid, kind, township in db.session.execute(sa.select(Unit.id, Unit.kind, Unit.township)):
+    for uid, kind, township in db.session.execute(sa.select(Unit.id, Unit.kind, Unit.township).order_by(Unit.id)):
         unit_ids_by_kind.setdefault(kind, []).append((uid, township))
     departments = {row.category: row.department_id for row in db.session.execute(
         sa.select(DepartmentCategory.category, DepartmentCategory.department_id))}
