@@ -120,4 +120,6 @@ def db_is_empty() -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach the `registry` command group to `app`."""
+    from registry.jobs.cli import register as register_jobs
+    register_jobs(registry_cli)
     app.cli.add_command(registry_cli)
