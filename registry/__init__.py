@@ -77,10 +77,15 @@ def _configure_sqlite(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Attach every domain's views and API."""
     from registry.accounts.views import bp as accounts_bp
+    from registry.jobs.views import bp as jobs_bp
     from registry.main.views import bp as main_bp
+    from registry.snapshots.views import bp as snapshots_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
+    # scheduled jobs and list snapshots
+    app.register_blueprint(jobs_bp)
+    app.register_blueprint(snapshots_bp)
 
 
 def register_security(app: Flask) -> None:
@@ -95,7 +100,9 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def _inject():
-        return {"enums": enums}
+        from flask_login import current_user
+        from registry.main.nav import nav_items
+        return {"enums": enums, "nav_items": nav_items(current_user)}
 
     @app.template_filter("label")
     def _label(value):
