@@ -11,7 +11,7 @@ from registry.extensions import db
 from registry.orgs.models import Department
 from registry.snapshots.models import Snapshot
 
-PDF_MAX_ROWS = 3000
+PDF_MAX_ROWS = 2000
 HEADERS = ("设备编码", "设备名称", "类别", "主管部门", "乡镇/街道", "产权单位", "规则", "规则版本", "依据",
            "结论", "评估结果", "说明", "整改期限", "是否逾期", "与上期比较")
 
