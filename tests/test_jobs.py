@@ -154,3 +154,15 @@ def test_monthly_reminder_counts_overdue_per_department(fake, ctx):
     assert outcome.status == "succeeded"
     run = db.session.get(JobRun, outcome.run_id)
     assert run.counts["by_department"] == {"wjw": 1, "zjj": 1} and run.counts["overdue"] == 2
+
+
+def test_heartbeat_stamps_only_running_rows(ctx):
+    from registry.jobs.heartbeat import Heartbeat
+    run = JobRun(job_id=NIGHTLY, period="2025-06-01", attempt=1, trigger="cli", status=JobStatus.RUNNING)
+    done = JobRun(job_id=NIGHTLY, period="2025-06-02", attempt=1, trigger="cli", status=JobStatus.SUCCEEDED)
+    db.session.add_all([run, done])
+    db.session.commit()
+    Heartbeat(db.engine, run.id, 60).beat()
+    Heartbeat(db.engine, done.id, 60).beat()
+    db.session.expire_all()
+    assert run.heartbeat_at is not None and done.heartbeat_at is None

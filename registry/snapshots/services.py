@@ -117,8 +117,11 @@ def build_snapshot(key: str, as_of: date, job_run_id: int | None = None) -> tupl
                         previous_id=previous.id if previous else None)
     db.session.add(snapshot)
     db.session.flush()
+    # Core executemany, not the ORM bulk path: several times faster for 100k+ rows.
+    table = SnapshotItem.__table__
+    conn = db.session.connection()
     for start in range(0, len(rows), CHUNK):
-        db.session.execute(sa.insert(SnapshotItem), [dict(r, snapshot_id=snapshot.id) for r in rows[start:start + CHUNK]])
+        conn.execute(table.insert(), [dict(r, snapshot_id=snapshot.id) for r in rows[start:start + CHUNK]])
     _copy_resolved(snapshot.id, resolved_ids)
     _test_pause()
     audit.record("snapshot.created", object_type="snapshot", object_id=snapshot.id,
@@ -134,7 +137,7 @@ def _copy_resolved(snapshot_id: int, item_ids: list[int]) -> None:
         rows = db.session.execute(sa.select(*cols).where(SnapshotItem.id.in_(item_ids[start:start + 500])))
         batch = [dict(zip(ROW_FIELDS, row), snapshot_id=snapshot_id, diff=DiffStatus.RESOLVED) for row in rows]
         if batch:
-            db.session.execute(sa.insert(SnapshotItem), batch)
+            db.session.connection().execute(SnapshotItem.__table__.insert(), batch)
 
 
 def _test_pause() -> None:
