@@ -99,8 +99,26 @@ def test_snapshots_refuse_changes(fake, ctx):
     with pytest.raises(RuntimeError, match="不可修改"):
         db.session.flush()
     db.session.rollback()
+    snap.counts = {"hits": 0}
+    with pytest.raises(RuntimeError, match="不可修改"):
+        db.session.flush()
+    db.session.rollback()
     item = db.session.scalar(sa.select(SnapshotItem))
     db.session.delete(item)
     with pytest.raises(RuntimeError):
         db.session.flush()
     db.session.rollback()
+
+
+def test_hash_is_the_same_on_every_database(fake, ctx):
+    # Fixed content, so SQLite and PostgreSQL runs of this test must both give this exact hash.
+    from tests.factories import make_unit
+    owner = make_unit("固定产权单位", township="新建路街道")
+    make_asset(Category.ELEVATOR, code="H-ELE-2", name="乙电梯", owner=owner, commissioned_on=date(2009, 2, 28))
+    make_asset(Category.ELEVATOR, code="H-ELE-1", name="甲电梯", owner=owner, commissioned_on=date(2010, 1, 1))
+    make_asset(Category.OFFICIAL_CAR, code="H-CAR-1", name="公务车", owner=owner, commissioned_on=None)
+    snap = _build("t:1", date(2025, 6, 1))
+    assert snap.content_hash == EXPECTED_HASH
+
+
+EXPECTED_HASH = "d747c72ebf62dc25714b54bf6f0043a07fa7e9dc89124956ab2a1b6ab3a8eba4"

@@ -28,7 +28,8 @@ class Snapshot(db.Model):
     counts: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     diff_counts: Mapped[dict] = mapped_column(sa.JSON, default=dict)  # new / resolved / still_open / overdue
     item_count: Mapped[int] = mapped_column(sa.Integer, default=0)
-    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    # active_history: a change loads the stored hash first, so the guard below can see it was sealed.
+    content_hash: Mapped[str] = mapped_column(sa.String(64), active_history=True)
     previous_id: Mapped[int | None] = mapped_column(sa.ForeignKey("snapshots.id"))
 
 
@@ -39,6 +40,8 @@ class SnapshotItem(db.Model):
     __table_args__ = (
         sa.Index("ix_snapshot_items_snapshot_department", "snapshot_id", "department_id"),
         sa.Index("ix_snapshot_items_snapshot_diff", "snapshot_id", "diff"),
+        # The diff looks up "the same finding" in the previous snapshot by asset.
+        sa.Index("ix_snapshot_items_snapshot_asset", "snapshot_id", "asset_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -62,9 +65,21 @@ class SnapshotItem(db.Model):
     figures: Mapped[dict | None] = mapped_column(sa.JSON)
 
 
+def _was_sealed(snapshot: Snapshot) -> bool:
+    history = sa.inspect(snapshot).attrs.content_hash.history
+    # A changed hash keeps its stored value in history; otherwise the current value is the stored one.
+    before = history.deleted[0] if history.deleted else snapshot.content_hash
+    return bool(before)
+
+
 @event.listens_for(Session, "before_flush")
 def _refuse_changes(session: Session, _ctx, _instances) -> None:
-    # Snapshots are evidence: once written, the ORM refuses to change or delete them.
-    for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, (Snapshot, SnapshotItem)) and (obj in session.deleted or session.is_modified(obj)):
+    # Snapshots are evidence: once sealed with their hash, the ORM refuses to change or delete them.
+    for obj in session.deleted:
+        if isinstance(obj, (Snapshot, SnapshotItem)):
+            raise RuntimeError("快照一经生成不可修改或删除")
+    for obj in session.dirty:
+        if isinstance(obj, SnapshotItem) and session.is_modified(obj):
+            raise RuntimeError("快照一经生成不可修改或删除")
+        if isinstance(obj, Snapshot) and session.is_modified(obj) and _was_sealed(obj):
             raise RuntimeError("快照一经生成不可修改或删除")

@@ -1,89 +1,132 @@
-"""Build a snapshot: copy the findings, count them, hash them, and diff against the previous one."""
+"""Build a snapshot in SQL: copy the findings, diff against the previous snapshot, count, hash."""
 from __future__ import annotations
 
 import hashlib
 import json
 import sys
 import time
-from collections import Counter
 from datetime import date
 
 import sqlalchemy as sa
 from flask import current_app
 
 from registry.audit import services as audit
-from registry.enums import MANDATORY_OUTCOMES, Category, DiffStatus, RuleOutcome
+from registry.enums import MANDATORY_OUTCOMES, DiffStatus
 from registry.extensions import db
 from registry.orgs.models import Department
 from registry.snapshots.models import Snapshot, SnapshotItem
 from registry.snapshots.source import ROW_FIELDS, load_source
 
-CHUNK = 5000
+ITEMS = SnapshotItem.__table__
+HIT, RESOLVED = "hit", DiffStatus.RESOLVED.value
 
 
-def identity(row) -> tuple:
-    """Return what makes a finding 'the same' across snapshots: asset, rule and kind of result."""
-    return (row["asset_id"], row["rule_code"], row["result"])
+def previous_snapshot(as_of: date) -> Snapshot | None:
+    """Return the latest snapshot as of `as_of` or earlier (the one a new snapshot is diffed against)."""
+    return db.session.scalar(sa.select(Snapshot).where(Snapshot.as_of <= as_of)
+                             .order_by(Snapshot.as_of.desc(), Snapshot.id.desc()).limit(1))
 
 
-def _normalise(row: dict) -> dict:
-    out = {f: row.get(f) for f in ROW_FIELDS}
-    out["category"] = Category(out["category"])
-    out["outcome"] = RuleOutcome(out["outcome"])
-    out["rule_version"] = int(out["rule_version"])
-    out["overdue"] = bool(out["overdue"])
-    out["citation"] = out["citation"] or ""
-    out["owner_unit"] = out["owner_unit"] or ""
-    return out
+def _same_finding(a, b):
+    # What makes a finding "the same" across snapshots: asset, rule and kind of result.
+    return sa.and_(a.c.asset_id == b.c.asset_id, a.c.rule_code == b.c.rule_code, a.c.result == b.c.result)
 
 
-def content_hash(as_of: date, rule_versions: dict, rows: list[dict], dept_codes: dict[int, str]) -> str:
-    """Return the sha256 over a canonical serialization: same inputs, same hash, on any database."""
+def _copy_findings(snapshot_id: int, source_select: sa.Select, previous_id: int | None) -> None:
+    """INSERT … SELECT the source's findings, each marked new or still open against the previous snapshot."""
+    src = source_select.subquery("src")
+    if previous_id is None:
+        diff = sa.literal(DiffStatus.NEW.value)
+    else:
+        prev = ITEMS.alias("prev")
+        seen = sa.exists().where(prev.c.snapshot_id == previous_id, prev.c.diff != RESOLVED, _same_finding(prev, src))
+        diff = sa.case((seen, DiffStatus.STILL_OPEN.value), else_=DiffStatus.NEW.value)
+    select = sa.select(sa.literal(snapshot_id), diff, *(src.c[name] for name in ROW_FIELDS))
+    db.session.execute(ITEMS.insert().from_select(["snapshot_id", "diff", *ROW_FIELDS], select))
+
+
+def _carry_resolved(snapshot_id: int, previous_id: int) -> None:
+    """Copy the previous snapshot's open findings that are gone now, marked resolved."""
+    prev, cur = ITEMS.alias("prev"), ITEMS.alias("cur")
+    still_there = sa.exists().where(cur.c.snapshot_id == snapshot_id, _same_finding(cur, prev))
+    select = (sa.select(sa.literal(snapshot_id), sa.literal(RESOLVED), *(prev.c[name] for name in ROW_FIELDS))
+              .where(prev.c.snapshot_id == previous_id, prev.c.diff != RESOLVED, ~still_there))
+    db.session.execute(ITEMS.insert().from_select(["snapshot_id", "diff", *ROW_FIELDS], select))
+
+
+def _grouped(snapshot_id: int, column, *conds) -> dict:
+    rows = db.session.execute(sa.select(column, sa.func.count()).select_from(ITEMS)
+                              .join(Department.__table__, Department.id == ITEMS.c.department_id)
+                              .where(ITEMS.c.snapshot_id == snapshot_id, *conds).group_by(column)).all()
+    return {str(getattr(k, "value", k)): n for k, n in sorted(rows, key=lambda r: str(getattr(r[0], "value", r[0])))}
+
+
+def list_counts(snapshot_id: int) -> tuple[dict, dict]:
+    """Count the list (hits per category, department, township, outcome) and the diff classes."""
+    open_ = ITEMS.c.diff != RESOLVED
+    hit = ITEMS.c.result == HIT
+    by_result = _grouped(snapshot_id, ITEMS.c.result, open_)
+    by_diff = _grouped(snapshot_id, ITEMS.c.diff, hit)
+    by_outcome = _grouped(snapshot_id, ITEMS.c.outcome, hit, open_)
+    overdue = db.session.scalar(sa.select(sa.func.count()).select_from(ITEMS).where(
+        ITEMS.c.snapshot_id == snapshot_id, hit, open_, ITEMS.c.overdue.is_(True)))
+    counts = {
+        "findings": sum(by_result.values()),
+        "hits": by_result.get(HIT, 0),
+        "undeterminable": by_result.get("undeterminable", 0),
+        "assets": db.session.scalar(sa.select(sa.func.count(sa.distinct(ITEMS.c.asset_id))).where(
+            ITEMS.c.snapshot_id == snapshot_id, hit, open_)),
+        "mandatory": sum(n for k, n in by_outcome.items() if k in {o.value for o in MANDATORY_OUTCOMES}),
+        "overdue": overdue,
+        "by_category": _grouped(snapshot_id, ITEMS.c.category, hit, open_),
+        "by_department": _grouped(snapshot_id, Department.code, hit, open_),
+        "by_township": _grouped(snapshot_id, ITEMS.c.township, hit, open_),
+        "by_outcome": by_outcome,
+    }
+    diff_counts = {"new": by_diff.get("new", 0), "still_open": by_diff.get("still_open", 0),
+                   "resolved": by_diff.get(RESOLVED, 0), "overdue": overdue}
+    return counts, diff_counts
+
+
+HASH_FIELDS = tuple(f for f in ROW_FIELDS if f != "asset_id")  # ids are internal; codes are the content
+
+
+def _canonical_line(row) -> bytes:
+    values = dict(zip(HASH_FIELDS, (getattr(v, "value", v) for v in row)))
+    values["deadline"] = values["deadline"].isoformat() if values["deadline"] else None
+    values["overdue"] = bool(values["overdue"])
+    return json.dumps([values[f] for f in HASH_FIELDS], ensure_ascii=False, sort_keys=True,
+                      separators=(",", ":"), default=str).encode()
+
+
+def content_hash(snapshot_id: int, as_of: date, rule_versions: dict) -> str:
+    """Return the sha256 over a canonical serialization of the list: same inputs, same hash, on any database.
+
+    Lines are ordered by asset code (byte order on both databases), then sorted within an asset,
+    and name departments by code, so the hash does not depend on row ids or collations.
+    """
     digest = hashlib.sha256()
     header = {"as_of": as_of.isoformat(), "rules": sorted([str(k), int(v)] for k, v in rule_versions.items())}
     digest.update(json.dumps(header, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode())
-    for r in rows:  # already sorted by identity
-        line = [r["asset_id"], r["asset_code"], r["asset_name"], r["category"].value, dept_codes[r["department_id"]],
-                r["township"], r["owner_unit"], r["rule_code"], r["rule_version"], r["citation"], r["outcome"].value,
-                r["result"], r["explanation"], r["deadline"].isoformat() if r["deadline"] else None, r["overdue"],
-                r["figures"]]
-        digest.update(b"\n" + json.dumps(line, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                                         default=str).encode())
+    columns = [ITEMS.c[n] if n != "department_id" else Department.code for n in HASH_FIELDS]
+    collation = "C" if db.session.get_bind().dialect.name == "postgresql" else "BINARY"
+    query = (sa.select(*columns).select_from(ITEMS).join(Department.__table__, Department.id == ITEMS.c.department_id)
+             .where(ITEMS.c.snapshot_id == snapshot_id, ITEMS.c.diff != RESOLVED)
+             .order_by(sa.collate(ITEMS.c.asset_code, collation)))
+    batch: list[tuple] = []
+    for row in db.session.execute(query.execution_options(yield_per=10_000)):
+        if batch and batch[0][0] != row[0]:
+            _digest_asset(digest, batch)
+            batch = []
+        batch.append(tuple(row))
+    if batch:
+        _digest_asset(digest, batch)
     return digest.hexdigest()
 
 
-def list_counts(rows: list[dict], dept_codes: dict[int, str]) -> dict:
-    """Count the list: findings by result, and hits per category, department, township and outcome."""
-    hits = [r for r in rows if r["result"] == "hit"]
-    return {
-        "findings": len(rows),
-        "hits": len(hits),
-        "undeterminable": len(rows) - len(hits),
-        "assets": len({r["asset_id"] for r in hits}),
-        "mandatory": sum(1 for r in hits if r["outcome"] in MANDATORY_OUTCOMES),
-        "overdue": sum(1 for r in hits if r["overdue"]),
-        "by_category": dict(sorted(Counter(r["category"].value for r in hits).items())),
-        "by_department": dict(sorted(Counter(dept_codes[r["department_id"]] for r in hits).items())),
-        "by_township": dict(sorted(Counter(r["township"] for r in hits).items())),
-        "by_outcome": dict(sorted(Counter(r["outcome"].value for r in hits).items())),
-    }
-
-
-def previous_snapshot(as_of: date, exclude_id: int | None = None) -> Snapshot | None:
-    """Return the latest snapshot as of `as_of` or earlier (the one a new snapshot is diffed against)."""
-    query = sa.select(Snapshot).where(Snapshot.as_of <= as_of).order_by(Snapshot.as_of.desc(), Snapshot.id.desc())
-    if exclude_id is not None:
-        query = query.where(Snapshot.id != exclude_id)
-    return db.session.scalar(query.limit(1))
-
-
-def _open_items(snapshot: Snapshot | None) -> dict[tuple, int]:
-    if snapshot is None:
-        return {}
-    rows = db.session.execute(sa.select(SnapshotItem.asset_id, SnapshotItem.rule_code, SnapshotItem.result,
-                                        SnapshotItem.id).where(SnapshotItem.snapshot_id == snapshot.id,
-                                                               SnapshotItem.diff != DiffStatus.RESOLVED))
-    return {(a, c, r): i for a, c, r, i in rows}
+def _digest_asset(digest, rows: list[tuple]) -> None:
+    for line in sorted(_canonical_line(r) for r in rows):
+        digest.update(b"\n" + line)
 
 
 def build_snapshot(key: str, as_of: date, job_run_id: int | None = None) -> tuple[Snapshot, bool]:
@@ -96,48 +139,25 @@ def build_snapshot(key: str, as_of: date, job_run_id: int | None = None) -> tupl
     if existing is not None:
         return existing, False
     source = load_source()(as_of)
-    rows = sorted((_normalise(r) for r in source.rows), key=identity)
-    dept_codes = dict(db.session.execute(sa.select(Department.id, Department.code)).all())
     previous = previous_snapshot(as_of)
-    prev_open = _open_items(previous)
-    current_ids = set()
-    for r in rows:
-        ident = identity(r)
-        current_ids.add(ident)
-        r["diff"] = DiffStatus.STILL_OPEN if ident in prev_open else DiffStatus.NEW
-    resolved_ids = [item_id for ident, item_id in prev_open.items() if ident not in current_ids]
-    hits = [r for r in rows if r["result"] == "hit"]
-    diff_counts = {"new": sum(1 for r in hits if r["diff"] is DiffStatus.NEW),
-                   "still_open": sum(1 for r in hits if r["diff"] is DiffStatus.STILL_OPEN),
-                   "resolved": len(resolved_ids), "overdue": sum(1 for r in hits if r["overdue"])}
     snapshot = Snapshot(key=key, job_run_id=job_run_id, as_of=as_of, evaluation_id=source.evaluation_id,
-                        rule_versions=dict(sorted(source.rule_versions.items())),
-                        counts=list_counts(rows, dept_codes), diff_counts=diff_counts, item_count=len(rows),
-                        content_hash=content_hash(as_of, source.rule_versions, rows, dept_codes),
-                        previous_id=previous.id if previous else None)
+                        rule_versions=dict(sorted(source.rule_versions.items())), counts={}, diff_counts={},
+                        item_count=0, content_hash="", previous_id=previous.id if previous else None)
     db.session.add(snapshot)
     db.session.flush()
-    # Core executemany, not the ORM bulk path: several times faster for 100k+ rows.
-    table = SnapshotItem.__table__
-    conn = db.session.connection()
-    for start in range(0, len(rows), CHUNK):
-        conn.execute(table.insert(), [dict(r, snapshot_id=snapshot.id) for r in rows[start:start + CHUNK]])
-    _copy_resolved(snapshot.id, resolved_ids)
+    _copy_findings(snapshot.id, source.select, previous.id if previous else None)
+    if previous is not None:
+        _carry_resolved(snapshot.id, previous.id)
     _test_pause()
+    counts, diff_counts = list_counts(snapshot.id)
+    # Completing the header is part of writing it: the immutability guard allows it while the hash is empty.
+    snapshot.counts, snapshot.diff_counts, snapshot.item_count = counts, diff_counts, counts["findings"]
+    snapshot.content_hash = content_hash(snapshot.id, as_of, source.rule_versions)
+    db.session.flush()
     audit.record("snapshot.created", object_type="snapshot", object_id=snapshot.id,
                  details={"key": key, "as_of": as_of.isoformat(), "hash": snapshot.content_hash,
-                          "items": len(rows), "diff": diff_counts})
+                          "items": snapshot.item_count, "diff": diff_counts})
     return snapshot, True
-
-
-def _copy_resolved(snapshot_id: int, item_ids: list[int]) -> None:
-    """Carry findings that left the list into the new snapshot, marked resolved."""
-    cols = [getattr(SnapshotItem, f) for f in ROW_FIELDS]
-    for start in range(0, len(item_ids), 500):
-        rows = db.session.execute(sa.select(*cols).where(SnapshotItem.id.in_(item_ids[start:start + 500])))
-        batch = [dict(zip(ROW_FIELDS, row), snapshot_id=snapshot_id, diff=DiffStatus.RESOLVED) for row in rows]
-        if batch:
-            db.session.connection().execute(SnapshotItem.__table__.insert(), batch)
 
 
 def _test_pause() -> None:
