@@ -137,3 +137,13 @@ def test_department_pdf(client, login, two_snapshots):
     text = page.extract_text()
     assert "E-STAY" in text and "E-GONE" not in text and "第 1 页 / 共 1 页" in text
     assert client.get(f"/snapshots/{two_snapshots}/departments/nope.pdf").status_code == 404
+
+
+def test_monthly_reminder_listed_per_department(client, login, two_snapshots, app):
+    with app.app_context():
+        assert services.run_job("monthly-overdue-reminder", "2025-06").status == "succeeded"
+    login("maintainer", "zjj")
+    page = client.get("/snapshots/").get_data(as_text=True)
+    assert "逾期提醒（2025-06" in page and "住建局" in page and "卫健委" not in page
+    pdf = client.get(f"/snapshots/{two_snapshots}/departments/zjj.pdf?diff=overdue")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")

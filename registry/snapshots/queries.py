@@ -144,3 +144,17 @@ def list_snapshots(limit: int = 60) -> list[Snapshot]:
     """Return the latest snapshots, newest first."""
     return list(db.session.scalars(sa.select(Snapshot).order_by(Snapshot.as_of.desc(), Snapshot.id.desc())
                                    .limit(limit)))
+
+
+def latest_reminder(departments: list[Department]) -> dict | None:
+    """Return the latest monthly overdue reminder: its run, snapshot and the counts of `departments`."""
+    from registry.enums import JobStatus
+    from registry.jobs.models import JobRun
+    run = db.session.scalar(sa.select(JobRun).where(JobRun.job_id == "monthly-overdue-reminder",
+                                                    JobRun.status == JobStatus.SUCCEEDED)
+                            .order_by(JobRun.id.desc()).limit(1))
+    if run is None or not (run.counts or {}).get("snapshot_id"):
+        return None
+    by_code = run.counts.get("by_department", {})
+    return {"run": run, "snapshot_id": run.counts["snapshot_id"],
+            "rows": [(d, by_code.get(d.code, 0)) for d in departments]}

@@ -22,9 +22,10 @@ PAGE_SIZE = 100
 @bp.route("/")
 @roles_required(*BUSINESS_READERS)
 def index():
-    """List the snapshots, newest first."""
-    return render_template("snapshots/index.html", snapshots=queries.list_snapshots(),
-                           departments=queries.visible_departments(current_user))
+    """List the snapshots, newest first, with the latest monthly overdue reminder per department."""
+    departments = queries.visible_departments(current_user)
+    return render_template("snapshots/index.html", snapshots=queries.list_snapshots(), departments=departments,
+                           reminder=queries.latest_reminder(departments))
 
 
 @bp.route("/<int:snapshot_id>")
