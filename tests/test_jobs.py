@@ -166,3 +166,15 @@ def test_heartbeat_stamps_only_running_rows(ctx):
     Heartbeat(db.engine, done.id, 60).beat()
     db.session.expire_all()
     assert run.heartbeat_at is not None and done.heartbeat_at is None
+
+
+def test_cli_list_and_run(fake, runner):
+    listing = runner.invoke(args=["registry", "jobs", "list"])
+    assert listing.exit_code == 0 and "nightly-evaluation" in listing.output and "未接入" in listing.output
+    first = runner.invoke(args=["registry", "jobs", "run", "nightly-evaluation", "--period", "2025-06-01"])
+    assert first.exit_code == 0 and "succeeded" in first.output
+    again = runner.invoke(args=["registry", "jobs", "run", "nightly-evaluation", "--period", "2025-06-01"])
+    assert again.exit_code == 0 and "already-done" in again.output
+    bad = runner.invoke(args=["registry", "jobs", "run", "nightly-evaluation", "--period", "2025-13-01"])
+    assert bad.exit_code == 1 and "格式不正确" in bad.output
+    assert runner.invoke(args=["registry", "jobs", "run", "nope"]).exit_code == 1
