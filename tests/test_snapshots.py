@@ -121,4 +121,4 @@ def test_hash_is_the_same_on_every_database(fake, ctx):
     assert snap.content_hash == EXPECTED_HASH
 
 
-EXPECTED_HASH = "d747c72ebf62dc25714b54bf6f0043a07fa7e9dc89124956ab2a1b6ab3a8eba4"
+EXPECTED_HASH = "1e58e661eb81e1fb04756a9e22b18e73cf24889055ab74fcb5fa45dff31f7620"

@@ -89,14 +89,31 @@ def list_counts(snapshot_id: int) -> tuple[dict, dict]:
 
 
 HASH_FIELDS = tuple(f for f in ROW_FIELDS if f != "asset_id")  # ids are internal; codes are the content
+_SEP = "\x1f"
+
+
+def _hash_columns() -> list:
+    # Plain text from the database for most fields (no per-row type processing); the deadline as a
+    # date and figures parsed, so both are re-serialized canonically on SQLite and PostgreSQL alike.
+    cols = []
+    for name in HASH_FIELDS:
+        if name == "department_id":
+            cols.append(Department.code)
+        elif name in ("category", "outcome"):
+            cols.append(sa.type_coerce(ITEMS.c[name], sa.String))
+        elif name == "rule_version":
+            cols.append(sa.cast(ITEMS.c[name], sa.String))
+        else:
+            cols.append(ITEMS.c[name])
+    return cols
 
 
 def _canonical_line(row) -> bytes:
-    values = dict(zip(HASH_FIELDS, (getattr(v, "value", v) for v in row)))
-    values["deadline"] = values["deadline"].isoformat() if values["deadline"] else None
-    values["overdue"] = bool(values["overdue"])
-    return json.dumps([values[f] for f in HASH_FIELDS], ensure_ascii=False, sort_keys=True,
-                      separators=(",", ":"), default=str).encode()
+    *text, deadline, overdue, figures = row
+    fig = "" if figures is None else json.dumps(figures, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                                                default=str)
+    due = deadline.isoformat() if deadline else ""  # a date object on both databases, whatever DateStyle says
+    return _SEP.join([*(t or "" for t in text), due, "1" if overdue else "0", fig]).encode()
 
 
 def content_hash(snapshot_id: int, as_of: date, rule_versions: dict) -> str:
@@ -108,23 +125,23 @@ def content_hash(snapshot_id: int, as_of: date, rule_versions: dict) -> str:
     digest = hashlib.sha256()
     header = {"as_of": as_of.isoformat(), "rules": sorted([str(k), int(v)] for k, v in rule_versions.items())}
     digest.update(json.dumps(header, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode())
-    columns = [ITEMS.c[n] if n != "department_id" else Department.code for n in HASH_FIELDS]
     collation = "C" if db.session.get_bind().dialect.name == "postgresql" else "BINARY"
-    query = (sa.select(*columns).select_from(ITEMS).join(Department.__table__, Department.id == ITEMS.c.department_id)
+    query = (sa.select(*_hash_columns()).select_from(ITEMS)
+             .join(Department.__table__, Department.id == ITEMS.c.department_id)
              .where(ITEMS.c.snapshot_id == snapshot_id, ITEMS.c.diff != RESOLVED)
              .order_by(sa.collate(ITEMS.c.asset_code, collation)))
     batch: list[tuple] = []
-    for row in db.session.execute(query.execution_options(yield_per=10_000)):
+    for row in db.session.connection().execute(query.execution_options(yield_per=10_000)):
         if batch and batch[0][0] != row[0]:
             _digest_asset(digest, batch)
             batch = []
-        batch.append(tuple(row))
+        batch.append(row)
     if batch:
         _digest_asset(digest, batch)
     return digest.hexdigest()
 
 
-def _digest_asset(digest, rows: list[tuple]) -> None:
+def _digest_asset(digest, rows: list) -> None:
     for line in sorted(_canonical_line(r) for r in rows):
         digest.update(b"\n" + line)
 
