@@ -87,6 +87,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs_bp)
     app.register_blueprint(snapshots_bp)
 
+    from registry.extensions import api
+    from registry.rules.api import blp as rules_api
+    from registry.rules.views import bp as rules_bp
+    app.register_blueprint(rules_bp)
+    api.register_blueprint(rules_api)
+
 
 def register_security(app: Flask) -> None:
     """Require login everywhere except the public endpoints, and set security headers."""

@@ -20,6 +20,8 @@ def seed_reference() -> None:
     from registry.orgs.reference import ensure_reference_data
     added = ensure_reference_data()
     click.echo(f"已补充 {added} 个主管部门")
+    from registry.rules.versions import seed_packs
+    click.echo(f"已加载 {seed_packs()} 条规则（规则包）")
 
 
 @registry_cli.command("seed-demo")
@@ -122,4 +124,7 @@ def register_commands(app: Flask) -> None:
     """Attach the `registry` command group to `app`."""
     from registry.jobs.cli import register as register_jobs
     register_jobs(registry_cli)
+    from registry.rules.cli import register as register_rules
+    if "evaluate" not in registry_cli.commands:
+        register_rules(registry_cli)
     app.cli.add_command(registry_cli)

@@ -1,7 +1,7 @@
 """jobs and snapshots: job_runs (exactly-once runs), snapshots, snapshot_items
 
 Revision ID: 0007_jobs
-Revises: 062ad565fd0a
+Revises: 0005_rules
 Create Date: 2026-11-30 01:24:58.666066
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0007_jobs"
-down_revision = "062ad565fd0a"
+down_revision = "0005_rules"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Rules engine: the plan's retirement rules as versioned, cited data."""
