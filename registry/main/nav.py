@@ -7,6 +7,7 @@ from registry.accounts.access import BUSINESS_READERS
 from registry.enums import Role
 
 NAV: list[tuple[str, str, frozenset]] = [
+    ("rules.index", "更新规则", BUSINESS_READERS),
     ("snapshots.index", "强制更新清单", BUSINESS_READERS),
     ("jobs.index", "定时任务", frozenset({Role.SYSADMIN, Role.TASKFORCE})),
 ]
