@@ -7,12 +7,21 @@ FLASK := $(VENV)/bin/flask --app registry
 PG_TEST_URL ?= postgresql+psycopg://registry:registry@127.0.0.1:5432/registry_test
 PYTEST_ARGS ?=
 DEMO_COUNT ?= 5000
+RUN_SCHEDULER ?= 1
 
 .PHONY: run setup system-deps migrate demo serve test test-sqlite test-pg clean-demo
 
+# The scheduler runs as its own process beside the server (never inside it); the trap stops it
+# when the server stops (Ctrl+C or exit). RUN_SCHEDULER=0 serves without it.
 run: demo
 	@echo "演示账户与初始密码见 instance/demo-accounts.txt"
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	@if [ "$(RUN_SCHEDULER)" = "1" ]; then \
+	  $(FLASK) registry scheduler & sched=$$!; \
+	  trap 'kill $$sched 2>/dev/null; wait $$sched 2>/dev/null' EXIT INT TERM; \
+	  $(FLASK) run --host 127.0.0.1 --port 5000; \
+	else \
+	  $(FLASK) run --host 127.0.0.1 --port 5000; \
+	fi
 
 setup: system-deps $(VENV)/.installed
 

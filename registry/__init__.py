@@ -80,7 +80,9 @@ def register_blueprints(app: Flask) -> None:
     from registry.accounts.admin_views import bp as users_bp, policy_bp
     from registry.accounts.views import bp as accounts_bp
     from registry.audit.views import bp as audit_bp
+    from registry.jobs.views import bp as jobs_bp
     from registry.main.views import bp as main_bp
+    from registry.snapshots.views import bp as snapshots_bp
 
     app.register_blueprint(main_bp)
     # accounts, administration and audit
@@ -88,6 +90,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(users_bp)
     app.register_blueprint(policy_bp)
     app.register_blueprint(audit_bp)
+    # scheduled jobs and list snapshots
+    app.register_blueprint(jobs_bp)
+    app.register_blueprint(snapshots_bp)
 
     # assets: Excel templates, import and export
     from registry.assets.transfer_api import blp as transfer_api_blp
@@ -140,8 +145,10 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def _inject():
+        from flask_login import current_user
         from registry.accounts.nav import account_nav
-        return {"enums": enums, "account_nav_items": account_nav()}
+        from registry.main.nav import nav_items
+        return {"enums": enums, "nav_items": nav_items(current_user), "account_nav_items": account_nav()}
 
     @app.template_filter("label")
     def _label(value):

@@ -129,6 +129,8 @@ def register_commands(app: Flask) -> None:
     if "audit" not in registry_cli.commands:
         registry_cli.add_command(audit_cli)
     from registry.assets import transfer_cli  # noqa: F401  (adds import/export to the group)
+    from registry.jobs.cli import register as register_jobs
+    register_jobs(registry_cli)
     from registry.rules.cli import register as register_rules
     if "evaluate" not in registry_cli.commands:
         register_rules(registry_cli)

@@ -46,6 +46,19 @@ DEFAULTS: dict[str, Any] = {
     "SEAL_MAX_BYTES": 2 * 1024 * 1024,
     "NOTICE_FILES_DIR": "",  # default: instance/notices
     "SEAL_FILES_DIR": "",  # default: instance/seals
+    # Scheduled jobs (crontab syntax, in TIMEZONE); see README "定时任务 / Scheduled jobs".
+    "JOB_NIGHTLY_EVALUATION_CRON": "30 1 * * *",
+    "JOB_MONTHLY_OVERDUE_REMINDER_CRON": "0 8 1 * *",
+    "JOB_NOTICE_GENERATION_CRON": "0 3 * * *",
+    "JOB_YEARLY_PLANNING_DRAFT_CRON": "0 6 1 1 *",
+    "JOB_MISFIRE_GRACE_SECONDS": 6 * 3600,
+    "JOB_HEARTBEAT_SECONDS": 15,
+    "JOB_STALE_SECONDS": 120,
+    "JOB_POLL_SECONDS": 10,
+    # Where the nightly snapshot takes its findings from ("module:function").
+    "SNAPSHOT_SOURCE": "registry.snapshots.source:from_rules_engine",
+    # Test-only hook: seconds to sleep inside a snapshot write, so a test can kill -9 it halfway.
+    "TEST_JOB_SLEEP": 0.0,
 }
 
 

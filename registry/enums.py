@@ -293,6 +293,22 @@ class TargetMeasure(LabeledEnum):
     COUNT = ("count", "数量")
     PERCENTAGE = ("percentage", "百分比")
 
+# --- scheduled jobs and snapshots --------------------------------------------
+class JobStatus(LabeledEnum):
+    QUEUED = ("queued", "排队中")
+    RUNNING = ("running", "运行中")
+    SUCCEEDED = ("succeeded", "成功")
+    FAILED = ("failed", "失败")
+    ABANDONED = ("abandoned", "已中断")
+
+
+class DiffStatus(LabeledEnum):
+    """How a snapshot item compares with the previous snapshot."""
+
+    NEW = ("new", "新增")
+    STILL_OPEN = ("still_open", "仍未整改")
+    RESOLVED = ("resolved", "已消除")
+
 
 MANDATORY_OUTCOMES = frozenset({RuleOutcome.MANDATORY_RENEWAL, RuleOutcome.PHASE_OUT, RuleOutcome.SCRAP})
 

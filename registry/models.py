@@ -6,6 +6,8 @@ from registry.assets.models import (  # noqa: F401
 )
 from registry.audit.models import AuditRecord  # noqa: F401
 from registry.orgs.models import Department, DepartmentCategory, Unit  # noqa: F401
+from registry.jobs.models import JobRun  # noqa: F401
+from registry.snapshots.models import Snapshot, SnapshotItem  # noqa: F401
 from registry.rules.models import Evaluation, Finding, Rule  # noqa: F401
 from registry.notices.models import (  # noqa: F401
     DepartmentSeal, DocumentCounter, Notice, NoticeEvent, NoticeItemRow, NoticeTemplate,

@@ -24,14 +24,6 @@ MAINTAINERS = (Role.MAINTAINER,)
 FINDINGS_EXTENSION = "registry.asset_findings"
 
 
-@bp.app_context_processor
-def _nav():
-    if getattr(current_user, "is_authenticated", False) and current_user.role in BUSINESS_READERS:
-        return {"nav_items": [{"url": url_for("assets.index"), "label": "设备台账"},
-                              {"url": url_for("apidocs_page.docs"), "label": "API 文档"}]}
-    return {}
-
-
 @bp.app_template_filter("localtime")
 def _localtime(value):
     if value is None:

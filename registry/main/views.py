@@ -18,7 +18,11 @@ bp = Blueprint("main", __name__)
 def home():
     """Show counts per category and department."""
     from registry.accounts.scoping import asset_scope
-    return render_template("main/home.html", counts=inventory_counts(asset_scope(current_user)))
+    from registry.jobs.services import failed_unacknowledged
+    from registry.jobs.views import JOB_ROLES
+    failed_runs = failed_unacknowledged() if current_user.role in JOB_ROLES else []
+    return render_template("main/home.html", counts=inventory_counts(asset_scope(current_user)),
+                           failed_runs=failed_runs)
 
 
 @bp.route("/healthz")

@@ -36,7 +36,7 @@ def _user(username: str | None):
 @notices_cli.command("issue")
 @click.option("--department", "department_code", help="发文部门代码，如 zjj（以 --user 身份出具时可省略）")
 @click.option("--user", "username", help="以该部门维护员的身份出具（记入审计）")
-@click.option("--snapshot", "snapshot_id", type=int, help="按名单快照出具（快照功能接入后可用）")
+@click.option("--snapshot", "snapshot_id", type=int, help="按强制更新清单快照出具（快照编号见 /snapshots/）")
 @click.option("--township", help="只出具该乡镇（街道）的设备")
 @click.option("--category", help="只出具该类别，如 construction_machine 或 建筑工程机械")
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), help="使用该日期及以前最近一次评估的结论")

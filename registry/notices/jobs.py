@@ -21,3 +21,26 @@ def monthly_overdue_reminder() -> list[Notice]:
     """Mark notices past their deadline overdue and return every overdue notice (the reminder list)."""
     mark_overdue()
     return overdue_list()
+
+
+def generate_notices(ctx) -> dict:
+    """Job `notice-generation`: issue notices for the newly mandatory items of the latest snapshot, then pre-render.
+
+    Idempotent: assets that already hold an open notice are skipped, so a redone run issues nothing twice.
+    """
+    from registry.errors import ValidationFailed
+    from registry.notices.sources import issue_from_snapshot
+    from registry.orgs.models import Department
+    from registry.snapshots.models import Snapshot
+    snapshot = db.session.scalar(sa.select(Snapshot).where(Snapshot.as_of <= ctx.as_of)
+                                 .order_by(Snapshot.as_of.desc(), Snapshot.id.desc()).limit(1))
+    issued: dict[str, int] = {}
+    if snapshot is not None:
+        for department in db.session.scalars(sa.select(Department).order_by(Department.id)):
+            try:
+                notices = issue_from_snapshot(None, snapshot.id, department, issued_on=ctx.as_of, only_new=True)
+            except ValidationFailed:
+                continue  # nothing new for this department
+            issued[department.code] = len(notices)
+    rendered = prerender_pending()
+    return {"snapshot_id": snapshot.id if snapshot else None, "issued": issued, "rendered": rendered}

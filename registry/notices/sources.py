@@ -58,11 +58,38 @@ def _held_asset_ids(asset_ids: set[int]) -> set[int]:
         NoticeItemRow.asset_id.in_(asset_ids), Notice.status.in_(ACTIVE_STATUSES))))
 
 
+def snapshot_asset_ids(snapshot_id: int, department: Department, only_new: bool = False) -> list[int]:
+    """Return the assets a list snapshot holds as mandatory (and still open) for `department`."""
+    from registry.enums import DiffStatus
+    from registry.snapshots.models import Snapshot, SnapshotItem
+    if db.session.get(Snapshot, snapshot_id) is None:
+        raise ValidationFailed("清单快照不存在", {"snapshot_id": [f"没有编号为 {snapshot_id} 的清单快照"]})
+    stmt = (sa.select(SnapshotItem.asset_id).distinct()
+            .where(SnapshotItem.snapshot_id == snapshot_id, SnapshotItem.department_id == department.id,
+                   SnapshotItem.result == "hit", SnapshotItem.outcome.in_(MANDATORY_OUTCOMES),
+                   SnapshotItem.diff != DiffStatus.RESOLVED))
+    if only_new:
+        stmt = stmt.where(SnapshotItem.diff == DiffStatus.NEW)
+    return list(db.session.scalars(stmt.order_by(SnapshotItem.asset_id)))
+
+
 def issue_from_snapshot(user, snapshot_id: int, department: Department | None = None,
-                        issued_on: date | None = None) -> list[Notice]:
-    """Hook for list snapshots (jobs branch): issue the snapshot's mandatory assets. Not wired yet."""
-    raise ValidationFailed("名单快照尚未接入本系统，请按条件（乡镇、类别、评估日期）出具",
-                           {"snapshot_id": [f"快照 {snapshot_id} 无法读取：快照功能尚未接入"]})
+                        issued_on: date | None = None, only_new: bool = False) -> list[Notice]:
+    """Issue notices for a snapshot's mandatory assets of one department (assets with an open notice are skipped)."""
+    from registry.snapshots.models import Snapshot
+    department = department or getattr(user, "department", None)
+    if department is None:
+        raise ValidationFailed("请指定发文部门", {"department": ["发文部门不能为空"]})
+    ids = snapshot_asset_ids(snapshot_id, department, only_new)
+    held = _held_asset_ids(set(ids))
+    ids = [i for i in ids if i not in held]
+    if not ids:
+        raise ValidationFailed("该清单快照中没有需要出具通知书的设备（未占用文号）")
+    snapshot = db.session.get(Snapshot, snapshot_id)
+    items = mandatory_items(department, asset_ids=ids, as_of=snapshot.as_of)
+    if not items:
+        raise ValidationFailed("该清单快照中的设备已无强制性规则结论（未占用文号）")
+    return issue_notices(items, user, issued_on=issued_on, snapshot_id=snapshot_id)
 
 
 def issue_from_findings(user, *, department: Department | None = None, asset_ids: list[int] | None = None,

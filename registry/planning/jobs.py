@@ -25,3 +25,8 @@ def build_yearly_draft(as_of: date) -> int | None:
     if existing:
         return existing
     return create_plan(year_from=start, year_to=PLAN_PERIOD[1], name=name).id
+
+
+def draft_yearly_plan(ctx) -> dict:
+    """Job `yearly-planning-draft` (1 January): build the automatic draft; return its id."""
+    return {"plan_id": build_yearly_draft(ctx.as_of)}

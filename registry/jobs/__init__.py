@@ -1,0 +1,1 @@
+"""Scheduled jobs: their declarations, exactly-once runs, and the job-run record."""
