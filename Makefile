@@ -41,6 +41,7 @@ migrate: setup
 demo: migrate
 	$(FLASK) registry seed-demo --if-empty --count $(DEMO_COUNT)
 	$(FLASK) registry seed-demo-users
+	$(FLASK) registry jobs run nightly-evaluation
 
 test: test-sqlite test-pg
 
