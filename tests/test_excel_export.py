@@ -62,8 +62,11 @@ def test_filters_select_the_right_assets(ctx):
     assert ids(age_min="21") == {old.id, car.id}  # the car counts from its registration in 2005
     assert ids(age_min="27") == set()
     assert ids(age_max="6") == {new.id}
-    assert ids(year="2020") == {new.id, car.id}
-    assert ids(q="dt-old") | ids(q="DT-OLD") == {old.id}
+    assert ids(year="2020") == {new.id}
+    assert ids(year="2005") == {car.id}  # a car's year is its registration year, as on the list page
+    assert ids(q="xz-dt-o") == ids(q="XZ-DT-OLD") == {old.id}
+    assert ids(q="DT-OLD") == set()  # a code matches from its beginning, as on the list page
+    assert ids(unit="甲公") == {old.id}
     assert ids(department="jgsw") == {car.id}
 
 
@@ -136,3 +139,28 @@ def test_export_reimports_unchanged(app, client, login, category):
     assert "更新 0 台" in text and "新建 0 台" in text
     with app.app_context():
         assert snapshot() == before
+
+
+def test_list_page_exports_exactly_what_it_lists(app, client, login):
+    """The list page's export link carries its filters; the workbook holds the same assets."""
+    import io
+    import re
+    from html import unescape
+
+    from openpyxl import load_workbook
+    with app.app_context():
+        owner = factories.make_unit("乙公司", township="龙湖镇")
+        factories.make_asset(Category.ELEVATOR, owner=owner, code="XZ-DT-KEEP1",
+                                    commissioned_on=date(2001, 5, 1))
+        factories.make_asset(Category.ELEVATOR, code="XZ-DT-DROP1", commissioned_on=date(2001, 5, 1))
+        factories.make_asset(Category.ELEVATOR, owner=owner, code="XZ-DT-YOUNG", commissioned_on=date(2022, 5, 1))
+    login("maintainer", "zjj")
+    html = client.get("/assets/c/elevator?unit=乙公&age_min=20&q=XZ-DT").get_data(as_text=True)
+    assert "XZ-DT-KEEP1" in html and "XZ-DT-DROP1" not in html and "XZ-DT-YOUNG" not in html
+    link = unescape(re.search(r'href="([^"]*/assets/export[^"]*)"', html).group(1))
+    resp = client.get(link)
+    assert resp.status_code == 200
+    book = load_workbook(io.BytesIO(resp.data), read_only=True)
+    codes = {row[0] for ws in book.worksheets for row in ws.iter_rows(values_only=True)
+             if row and isinstance(row[0], str) and row[0].startswith("XZ-DT-")}
+    assert codes == {"XZ-DT-KEEP1"}

@@ -28,6 +28,7 @@ from typing import Mapping
 
 import sqlalchemy as sa
 
+from registry.assets import queries
 from registry.assets.models import Asset
 from registry.enums import Category, ConditionGrade, LabeledEnum, LifecycleStatus
 from registry.errors import ValidationFailed
@@ -36,7 +37,7 @@ from registry.orgs.models import Department, Unit
 FILTER_LABELS = {
     "category": "类别", "department": "主管部门", "owner_unit": "产权单位", "user_unit": "使用单位",
     "township": "乡镇/街道", "status": "使用状态", "grade": "状况等级", "age_min": "使用年限下限",
-    "age_max": "使用年限上限", "year": "投入使用年份", "q": "关键词",
+    "age_max": "使用年限上限", "year": "投入使用年份", "q": "关键词", "unit": "产权/使用单位",
 }
 
 
@@ -55,6 +56,7 @@ class AssetFilters:
     age_max: int | None = None
     year: int | None = None
     q: str | None = None
+    unit: str | None = None  # owner or user unit whose name contains this (as on the list page)
 
     def as_args(self) -> dict[str, str]:
         """Return the filters as query parameters (for links and audit records)."""
@@ -112,7 +114,7 @@ def parse_filters(args: Mapping[str, str]) -> AssetFilters:
     for key in ("owner_unit", "user_unit"):
         if raw[key]:
             values[key] = _unit(raw[key])
-    for key in ("department", "township", "q"):
+    for key in ("department", "township", "q", "unit"):
         if raw[key]:
             if len(raw[key]) > 100:
                 errors[key] = ["不能超过 100 个字符"]
@@ -124,20 +126,6 @@ def parse_filters(args: Mapping[str, str]) -> AssetFilters:
     if errors:
         raise ValidationFailed("筛选条件有误", {FILTER_LABELS[k]: v for k, v in errors.items()})
     return AssetFilters(**values)
-
-
-def _years_before(today: date, years: int) -> date:
-    try:
-        return today.replace(year=today.year - years)
-    except ValueError:  # 29 February
-        return today.replace(year=today.year - years, day=28)
-
-
-def age_start_column():
-    """Return the SQL expression of the date an asset's age counts from (cars: registration)."""
-    return sa.case((Asset.category == Category.OFFICIAL_CAR, sa.func.coalesce(Asset.registered_on,
-                                                                              Asset.commissioned_on)),
-                   else_=Asset.commissioned_on)
 
 
 def _unit_condition(column, value: int | str):
@@ -165,15 +153,16 @@ def filter_conditions(filters: AssetFilters, today: date | None = None) -> list:
         conds.append(Asset.status == filters.status)
     if filters.grade is not None:
         conds.append(Asset.condition_grade == filters.grade)
-    if filters.age_min is not None:
-        # At least N whole years old: started on or before the same day N years ago.
-        conds.append(age_start_column() <= _years_before(today, filters.age_min))
-    if filters.age_max is not None:
-        # At most N whole years old: started after the same day N+1 years ago.
-        conds.append(age_start_column() > _years_before(today, filters.age_max + 1))
+    # Age, year, keyword and unit mean exactly what they mean on the list page (registry.assets.queries).
+    start = queries.age_start_expr(filters.category)
+    if filters.age_min is not None:  # at least N whole years old
+        conds.append(start <= queries.years_before(today, filters.age_min))
+    if filters.age_max is not None:  # not yet N+1 years old
+        conds.append(start > queries.years_before(today, filters.age_max + 1))
     if filters.year is not None:
-        conds.append(Asset.commissioned_on.between(date(filters.year, 1, 1), date(filters.year, 12, 31)))
+        conds.append(start.between(date(filters.year, 1, 1), date(filters.year, 12, 31)))
     if filters.q:
-        like = "%" + filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conds.append(sa.or_(Asset.code.like(like, escape="\\"), Asset.name.like(like, escape="\\")))
+        conds.append(queries.keyword_condition(filters.q))
+    if filters.unit:
+        conds.append(queries.unit_condition(filters.unit))
     return conds

@@ -111,14 +111,16 @@ def parse_filters(args, category: Category | None = None) -> ListFilters:
     return f
 
 
-def _years_before(day: date, years: int) -> date:
+def years_before(day: date, years: int) -> date:
+    """Return the same calendar day `years` earlier (29 February falls on the 28th)."""
     try:
         return day.replace(year=day.year - years)
     except ValueError:  # 29 February: the period ends on the last day of that month
         return day.replace(year=day.year - years, day=28)
 
 
-def _age_start(category: Category | None):
+def age_start_expr(category: Category | None):
+    """Return the SQL date an asset's age counts from (cars: registration, else commissioning)."""
     car_start = sa.func.coalesce(Asset.registered_on, Asset.commissioned_on)
     if category is Category.OFFICIAL_CAR:
         return car_start
@@ -140,14 +142,14 @@ def conditions(f: ListFilters, user, as_of: date | None = None) -> list:
             sa.or_(Department.code == f.department, Department.name == f.department)))
         conds.append(Asset.department_id == (dept_id or -1))
     if f.unit:
-        conds.append(_unit_condition(f.unit))
+        conds.append(unit_condition(f.unit))
     if f.township:
         conds.append(Asset.township == f.township)
     if f.status is not None:
         conds.append(Asset.status == f.status)
     if f.grade is not None:
         conds.append(Asset.condition_grade == f.grade)
-    start = _age_start(f.category)
+    start = age_start_expr(f.category)
     if (f.sort.lstrip("-") != "commissioned_on" and f.category not in (Category.OFFICIAL_CAR, None)
             and db.session.get_bind().dialect.name == "sqlite"):
         # SQLite (no histograms) picks the date index for any range, then collects and sorts thousands
@@ -155,9 +157,9 @@ def conditions(f: ListFilters, user, as_of: date | None = None) -> list:
         # estimates the range from its statistics and needs no hint (the hint would spoil its estimate).
         start = sa.func.coalesce(Asset.commissioned_on, Asset.commissioned_on)
     if f.age_min is not None:  # at least N full years old on `as_of`
-        conds.append(start <= _years_before(as_of, f.age_min))
+        conds.append(start <= years_before(as_of, f.age_min))
     if f.age_max is not None:  # not yet N+1 years old
-        conds.append(start > _years_before(as_of, f.age_max + 1))
+        conds.append(start > years_before(as_of, f.age_max + 1))
     if f.year is not None:
         conds.append(start.between(date(f.year, 1, 1), date(f.year, 12, 31)))
     if f.q:
@@ -168,7 +170,7 @@ def conditions(f: ListFilters, user, as_of: date | None = None) -> list:
 FEW_UNITS = 20
 
 
-def _unit_condition(text: str):
+def unit_condition(text: str):
     """Owner or user unit whose name contains `text`; the plan depends on how many units match.
 
     Few units: look their assets up through the unit indexes and sort that small set. Many units
