@@ -150,6 +150,17 @@ def register_template_helpers(app: Flask) -> None:
         from registry.main.nav import nav_items
         return {"enums": enums, "nav_items": nav_items(current_user), "account_nav_items": account_nav()}
 
+    @app.template_filter("localtime")
+    def _localtime(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        """Format a stored UTC timestamp in the registry's timezone (SQLite hands back naive UTC)."""
+        from datetime import timezone
+        from zoneinfo import ZoneInfo
+        if value is None:
+            return ""
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(ZoneInfo(app.config["TIMEZONE"])).strftime(fmt)
+
     @app.template_filter("label")
     def _label(value):
         return getattr(value, "label", value if value is not None else "")

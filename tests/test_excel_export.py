@@ -158,9 +158,11 @@ def test_list_page_exports_exactly_what_it_lists(app, client, login):
     html = client.get("/assets/c/elevator?unit=乙公&age_min=20&q=XZ-DT").get_data(as_text=True)
     assert "XZ-DT-KEEP1" in html and "XZ-DT-DROP1" not in html and "XZ-DT-YOUNG" not in html
     link = unescape(re.search(r'href="([^"]*/assets/export[^"]*)"', html).group(1))
-    resp = client.get(link)
-    assert resp.status_code == 200
-    book = load_workbook(io.BytesIO(resp.data), read_only=True)
+    with client.get(link) as resp:
+        assert resp.status_code == 200
+        data = resp.data
+    book = load_workbook(io.BytesIO(data), read_only=True)
     codes = {row[0] for ws in book.worksheets for row in ws.iter_rows(values_only=True)
              if row and isinstance(row[0], str) and row[0].startswith("XZ-DT-")}
+    book.close()
     assert codes == {"XZ-DT-KEEP1"}

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
@@ -22,13 +21,6 @@ bp = Blueprint("assets", __name__, url_prefix="/assets")
 MAINTAINERS = (Role.MAINTAINER,)
 # The rules engine registers `app.extensions[FINDINGS_EXTENSION] = callable(asset) -> list[FindingResult]`.
 FINDINGS_EXTENSION = "registry.asset_findings"
-
-
-@bp.app_template_filter("localtime")
-def _localtime(value):
-    if value is None:
-        return ""
-    return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%Y-%m-%d %H:%M")
 
 
 def _category(value: str) -> Category:

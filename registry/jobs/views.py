@@ -9,23 +9,13 @@ from flask_login import current_user
 from registry.accounts.access import roles_required
 from registry.enums import Role
 from registry.jobs import services
-from registry.jobs.catalog import JOBS, local_tz, next_due, resolve
+from registry.jobs.catalog import JOBS, next_due, resolve
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
 # Job runs are operations, not business data: the system administrator runs the machinery,
 # and the task force owns the lists it produces. Counts on a run are totals only.
 JOB_ROLES = (Role.SYSADMIN, Role.TASKFORCE)
-
-
-@bp.app_template_filter("localtime")
-def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
-    """Format a UTC timestamp in the registry's timezone."""
-    if value is None:
-        return ""
-    if value.tzinfo is None:  # SQLite hands back naive UTC
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(local_tz()).strftime(fmt)
 
 
 @bp.route("/")
