@@ -48,5 +48,5 @@ test-sqlite: setup
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 test-pg: setup
-	scripts/pg-setup.sh registry_test
+	scripts/pg-setup.sh registry_test registry_restore
 	REGISTRY_TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -q $(PYTEST_ARGS)

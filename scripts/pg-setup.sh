@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start the local PostgreSQL 15 cluster and create the registry role and databases.
-# Usage: scripts/pg-setup.sh [DBNAME ...]   (default: registry registry_test)
+# Usage: scripts/pg-setup.sh [DBNAME ...]   (default: registry registry_test registry_restore)
 set -euo pipefail
 if ! command -v pg_ctlcluster >/dev/null; then
   echo "PostgreSQL is not installed (apt-get install postgresql-15)" >&2; exit 1

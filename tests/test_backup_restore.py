@@ -16,7 +16,10 @@ from registry.enums import Category
 from registry.extensions import db
 from tests.factories import make_asset, make_unit, make_user
 
-RESTORE_DB = "registry_restore_rel"
+
+def restore_db_name(test_db: str) -> str:
+    """registry_test -> registry_restore, registry_test_rel -> registry_restore_rel (created by scripts/pg-setup.sh)."""
+    return os.environ.get("REGISTRY_TEST_RESTORE_DATABASE") or test_db.replace("_test", "_restore", 1)
 
 
 def _seal_png() -> bytes:
@@ -56,14 +59,17 @@ def _restore_url(database_url: str, tmp_path) -> str:
     """An empty database of the same kind as the test database."""
     if not database_url.startswith("postgresql"):
         return "sqlite:///" + str(tmp_path / "restored.db")
-    url = sa.engine.make_url(database_url).set(database=RESTORE_DB)
+    source = sa.engine.make_url(database_url)
+    name = restore_db_name(source.database)
+    assert name != source.database
+    url = source.set(database=name)
     rendered = url.render_as_string(hide_password=False)
     engine = sa.create_engine(rendered)
     try:
         with engine.connect() as conn:
             pass
     except sa.exc.OperationalError:
-        pytest.fail(f"PostgreSQL 恢复目标库 {RESTORE_DB} 不存在：先运行 scripts/pg-setup.sh {RESTORE_DB}")
+        pytest.fail(f"PostgreSQL 恢复目标库 {name} 不存在：先运行 scripts/pg-setup.sh {name}")
     with engine.begin() as conn:  # empty it: a previous run may have restored into it
         conn.execute(sa.text("DROP SCHEMA public CASCADE"))
         conn.execute(sa.text("CREATE SCHEMA public"))
