@@ -4,8 +4,8 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-KEY_TABLES = (("assets", "设备"), ("findings", "规则结论"), ("notices", "更新告知书"), ("audit_records", "审计记录"),
-              ("users", "用户"))
+KEY_TABLES = (("assets", "设备"), ("findings", "规则结论"), ("notices", "更新告知书"),
+              ("audit_records", "审计记录"), ("users", "用户"))
 
 
 def register(group: click.Group) -> None:
