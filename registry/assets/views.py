@@ -1,7 +1,7 @@
 """Inventory web pages: list per category, detail with history, create/edit, bulk edit, assessments."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timezone
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
@@ -25,10 +25,13 @@ FINDINGS_EXTENSION = "registry.asset_findings"
 
 
 @bp.app_template_filter("localtime")
-def _localtime(value):
+def _localtime(value, fmt: str = "%Y-%m-%d %H:%M"):
+    # Same name as the jobs blueprint's filter, registered later so it wins: it must take a format too.
     if value is None:
         return ""
-    return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%Y-%m-%d %H:%M")
+    if value.tzinfo is None:  # SQLite hands back naive UTC
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime(fmt)
 
 
 def _category(value: str) -> Category:
