@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 DEMO_COUNT ?= 5000
 RUN_SCHEDULER ?= 1
 
-.PHONY: run setup system-deps migrate demo serve test test-sqlite test-pg clean-demo
+.PHONY: run setup system-deps migrate demo serve serve-prod test test-sqlite test-pg clean-demo
 
 # The scheduler runs as its own process beside the server (never inside it); the trap stops it
 # when the server stops (Ctrl+C or exit). RUN_SCHEDULER=0 serves without it.
@@ -22,6 +22,10 @@ run: demo
 	else \
 	  $(FLASK) run --host 127.0.0.1 --port 5000; \
 	fi
+
+# Production: gunicorn (4 workers x 2 threads on 127.0.0.1:8000) + one scheduler, against PostgreSQL only.
+serve-prod: setup
+	VENV=$(VENV) scripts/serve-prod.sh
 
 setup: system-deps $(VENV)/.installed
 
@@ -49,5 +53,5 @@ test-sqlite: setup
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 test-pg: setup
-	scripts/pg-setup.sh registry_test
+	scripts/pg-setup.sh registry_test registry_restore
 	REGISTRY_TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -q $(PYTEST_ARGS)

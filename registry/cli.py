@@ -139,4 +139,6 @@ def register_commands(app: Flask) -> None:
         registry_cli.add_command(notices_cli)
     from registry.planning.cli import plan_cli
     registry_cli.add_command(plan_cli)
+    from registry.backup_cli import register as register_backup
+    register_backup(registry_cli)
     app.cli.add_command(registry_cli)
