@@ -1,6 +1,7 @@
 """Domain errors and the one place they become HTTP answers."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
@@ -44,8 +45,10 @@ class Conflict(DomainError):
 HTTP_TITLES = {
     400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "页面不存在", 405: "不支持的请求方法",
     409: "数据冲突", 412: "数据已被他人修改", 413: "上传内容过大", 415: "不支持的文件类型",
-    422: "数据校验未通过", 429: "请求过于频繁，请稍后再试", 500: "服务器内部错误",
+    422: "数据校验未通过", 429: "请求过于频繁，请稍后再试", 500: "服务器内部错误", 503: "服务暂时不可用",
 }
+# The write may or may not have been committed when the connection broke: the user must look before retrying.
+DATABASE_UNAVAILABLE = "数据库暂时不可用（可能正在重启），请稍后刷新页面，核对本次操作是否已保存后再重试"
 
 
 def wants_json() -> bool:
@@ -80,6 +83,24 @@ def register_error_handlers(app: Flask) -> None:
         if err.code == 400 and getattr(err, "description", None) and "CSRF" in str(err.description):
             message = "表单已过期或缺少安全令牌（CSRF），请刷新页面后重试"
         return _respond(err.code or 500, message, errors)
+
+    @app.errorhandler(sa.exc.OperationalError)
+    @app.errorhandler(sa.exc.InterfaceError)
+    def _database_unavailable(err: sa.exc.DBAPIError):
+        # Lost or refused connections (PostgreSQL restarting, SQLite busy) are transient: 503, not a crash.
+        from registry.extensions import db
+        app.logger.warning("database unavailable: %s", str(err).splitlines()[0])
+        try:
+            db.session.rollback()
+        except sa.exc.SQLAlchemyError:
+            pass  # the connection is already gone; the pool discards it
+        if wants_json():
+            response = app.make_response(_respond(503, DATABASE_UNAVAILABLE))
+        else:
+            # A page without the signed-in user's menu: loading the user needs the database we just lost.
+            response = app.make_response((render_template("unavailable.html", message=DATABASE_UNAVAILABLE), 503))
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):

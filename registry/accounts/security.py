@@ -150,7 +150,9 @@ def init_security(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if app.config["SESSION_COOKIE_SECURE"]:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if current_user and getattr(current_user, "is_authenticated", False):
+        # Every dynamic answer is personal or carries a CSRF token; asking current_user here instead
+        # would reload the user after a failed request, when the database may be the thing that failed.
+        if request.endpoint != "static":
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from registry.extensions import db
+from registry.jobs.drills import pause_point
 from registry.notices.lifecycle import mark_overdue, overdue_list
 from registry.notices.models import Notice
 from registry.notices.printing import render_and_store
@@ -42,5 +43,7 @@ def generate_notices(ctx) -> dict:
             except ValidationFailed:
                 continue  # nothing new for this department
             issued[department.code] = len(notices)
+            # Committed for this department, not yet for the run: a drill kills -9 here (tests/test_faults.py).
+            pause_point("notice-generation")
     rendered = prerender_pending()
     return {"snapshot_id": snapshot.id if snapshot else None, "issued": issued, "rendered": rendered}

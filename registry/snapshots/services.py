@@ -3,16 +3,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
-import time
 from datetime import date
 
 import sqlalchemy as sa
-from flask import current_app
 
 from registry.audit import services as audit
 from registry.enums import MANDATORY_OUTCOMES, DiffStatus
 from registry.extensions import db
+from registry.jobs.drills import pause_point
 from registry.orgs.models import Department
 from registry.snapshots.models import Snapshot, SnapshotItem
 from registry.snapshots.source import ROW_FIELDS, load_source
@@ -165,7 +163,8 @@ def build_snapshot(key: str, as_of: date, job_run_id: int | None = None) -> tupl
     _copy_findings(snapshot.id, source.select, previous.id if previous else None)
     if previous is not None:
         _carry_resolved(snapshot.id, previous.id)
-    _test_pause()
+    # Hold the uncommitted snapshot here so a drill can kill -9 the job halfway (tests/test_job_processes.py).
+    pause_point("snapshot-write")
     counts, diff_counts = list_counts(snapshot.id)
     # Completing the header is part of writing it: the immutability guard allows it while the hash is empty.
     snapshot.counts, snapshot.diff_counts, snapshot.item_count = counts, diff_counts, counts["findings"]
@@ -175,11 +174,3 @@ def build_snapshot(key: str, as_of: date, job_run_id: int | None = None) -> tupl
                  details={"key": key, "as_of": as_of.isoformat(), "hash": snapshot.content_hash,
                           "items": snapshot.item_count, "diff": diff_counts})
     return snapshot, True
-
-
-def _test_pause() -> None:
-    # Test-only hook (REGISTRY_TEST_JOB_SLEEP): hold the uncommitted snapshot so a test can kill -9 us here.
-    seconds = float(current_app.config.get("TEST_JOB_SLEEP") or 0)
-    if seconds > 0:
-        print(f"snapshot-write-paused {seconds}", file=sys.stderr, flush=True)
-        time.sleep(seconds)
