@@ -30,8 +30,7 @@ NOTICES_WANTED = 40
 
 
 def _notices(maintainer) -> list[int]:
-    """Issue a few elevator notices (with their PDFs) once; return the ids of all notices."""
-    from registry.enums import Category
+    """Issue a few 住建局 notices (with their PDFs) once; return the ids of all notices."""
     from registry.notices.models import Notice
     from registry.notices.services import issue_notices
     from registry.notices.sources import mandatory_items
@@ -42,10 +41,10 @@ def _notices(maintainer) -> list[int]:
         return ids
     seed_packs()
     started = time.perf_counter()
-    evaluate_inventory(date.today(), Category.ELEVATOR)
+    evaluate_inventory(date.today())
     db.session.commit()
-    print(f"evaluated the elevators in {time.perf_counter() - started:.1f} s")
-    items = mandatory_items(maintainer.department, category=Category.ELEVATOR)[:NOTICES_WANTED]
+    print(f"evaluated the inventory in {time.perf_counter() - started:.1f} s")
+    items = mandatory_items(maintainer.department)[:NOTICES_WANTED]
     started = time.perf_counter()
     notices = issue_notices(items, maintainer)
     print(f"issued {len(notices)} notices (with PDFs) in {time.perf_counter() - started:.1f} s")
@@ -84,9 +83,10 @@ def main() -> None:
             .order_by(Asset.id.desc()).limit(EDIT_IDS_PER_RUN)))
         max_id = db.session.scalar(sa.select(sa.func.max(Asset.id)))
         # Units with a few hundred assets: the size of an export a maintainer would really download.
-        units = list(db.session.scalars(
-            sa.select(Unit.name).join(Asset, Asset.owner_unit_id == Unit.id).group_by(Unit.name)
-            .having(sa.func.count() .between(50, 400)).order_by(Unit.name).limit(50)))
+        units = [[name, category.value] for name, category in db.session.execute(
+            sa.select(Unit.name, Asset.category).join(Asset, Asset.owner_unit_id == Unit.id)
+            .group_by(Unit.name, Asset.category).having(sa.func.count() <= 400)
+            .order_by(sa.func.count().desc(), Unit.name).limit(50))]
         fixture = {"password": PASSWORD, "reader": reader.username, "maintainer": maintainer.username,
                    "token": token, "max_asset_id": max_id, "edit_ids": edit_ids, "notice_ids": notice_ids,
                    "townships": list(TOWNSHIPS), "export_units": units}
