@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 DEMO_COUNT ?= 5000
 RUN_SCHEDULER ?= 1
 
-.PHONY: run setup system-deps migrate demo serve serve-prod test test-sqlite test-pg clean-demo
+.PHONY: run setup system-deps migrate demo serve serve-prod test test-sqlite test-pg clean-demo drills load-test load-smoke
 
 # The scheduler runs as its own process beside the server (never inside it); the trap stops it
 # when the server stops (Ctrl+C or exit). RUN_SCHEDULER=0 serves without it.
@@ -55,3 +55,28 @@ test-sqlite: setup
 test-pg: setup
 	scripts/pg-setup.sh registry_test registry_restore
 	REGISTRY_TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -q $(PYTEST_ARGS)
+
+# Fault drills only (PostgreSQL restart, kill -9 of a worker / the scheduler / a job); also part of `make test`.
+drills: setup
+	scripts/pg-setup.sh registry_test registry_restore
+	REGISTRY_TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -q tests/test_faults.py tests/test_job_processes.py
+
+# Load test (issue 9): 1,000,000 demo assets in PostgreSQL database registry_load, gunicorn, locust on loopback.
+# About 10 minutes the first time (seeding), then ~6 minutes per run. Figures: docs/performance.md.
+LOAD_DB ?= registry_load
+LOAD_URL ?= postgresql+psycopg://registry:registry@127.0.0.1:5432/$(LOAD_DB)
+LOAD_DIR ?= /tmp/registry-load/$(LOAD_DB)
+LOAD_COUNT ?= 1000000
+LOAD_USERS ?= 10 50 100
+LOAD_SECONDS ?= 60
+load-test: setup
+	$(VENV)/bin/pip install -q -r requirements-bench.txt
+	scripts/pg-setup.sh $(LOAD_DB)
+	$(PY) bench/load/prepare.py --url $(LOAD_URL) --count $(LOAD_COUNT) --out $(LOAD_DIR)/fixture.json \
+	  --files $(LOAD_DIR)/files
+	$(PY) bench/load_test.py --url $(LOAD_URL) --fixture $(LOAD_DIR)/fixture.json --files $(LOAD_DIR)/files \
+	  --users $(LOAD_USERS) --duration $(LOAD_SECONDS)
+
+# The same pipeline in about a minute (3,000 assets, 5 clients, 10 s): checks the load test itself works.
+load-smoke:
+	$(MAKE) load-test LOAD_DB=registry_loadsmoke LOAD_COUNT=3000 LOAD_USERS=5 LOAD_SECONDS=10

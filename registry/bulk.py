@@ -15,6 +15,22 @@ import sqlalchemy as sa
 from registry.extensions import db
 
 
+# Bound parameters per IN (...) list: PostgreSQL's protocol allows 65,535 per statement, SQLite 32,766.
+IN_LIST_CHUNK = 10_000
+
+
+def chunked(values: Iterable, size: int = IN_LIST_CHUNK) -> Iterable[list]:
+    """Yield `values` in lists of at most `size` (for IN lists that could outgrow a statement's parameters)."""
+    batch: list = []
+    for value in values:
+        batch.append(value)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def _plain(value):
     return value.value if isinstance(value, enum.Enum) else value
 

@@ -89,11 +89,13 @@ def register_error_handlers(app: Flask) -> None:
     def _database_unavailable(err: sa.exc.DBAPIError):
         # Lost or refused connections (PostgreSQL restarting, SQLite busy) are transient: 503, not a crash.
         from registry.extensions import db
-        app.logger.warning("database unavailable: %s", str(err).splitlines()[0])
         try:
             db.session.rollback()
         except sa.exc.SQLAlchemyError:
             pass  # the connection is already gone; the pool discards it
+        if not _transient(err, db):
+            return _unexpected(err)  # e.g. a statement the driver refuses: a bug, not an outage
+        app.logger.warning("database unavailable: %s", str(err).splitlines()[0])
         if wants_json():
             response = app.make_response(_respond(503, DATABASE_UNAVAILABLE))
         else:
@@ -106,3 +108,15 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(err: Exception):
         app.logger.exception("unhandled error")
         return _respond(500, "服务器内部错误，请联系管理员")
+
+
+def _transient(err: sa.exc.DBAPIError, db) -> bool:
+    """Tell a lost/busy database (retry later) from an operational error that will happen again."""
+    if err.connection_invalidated or "database is locked" in str(err):
+        return True
+    try:
+        with db.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        return False
+    except sa.exc.SQLAlchemyError:
+        return True

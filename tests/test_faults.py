@@ -51,6 +51,29 @@ def test_lost_database_is_a_503_in_chinese_not_a_crash(tmp_path):
         db.engine.dispose()
 
 
+def test_operational_error_with_a_live_database_is_a_bug_not_an_outage(app, database_url):
+    # Only a database that is really gone (or busy) earns "try again later"; anything else is a 500 to fix.
+    with app.app_context():
+        _, token = create_token(factories.make_user("maintainer", "zjj"), "drill")
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "t", "RATELIMIT_ENABLED": False})
+    refused = sa.exc.OperationalError("SELECT …", {}, Exception("number of parameters must be between 0 and 65535"))
+    lost = sa.exc.OperationalError("SELECT …", {}, Exception("server closed the connection"),
+                                   connection_invalidated=True)
+
+    def boom(err):
+        raise err
+
+    app.add_url_rule("/api/v1/_drill/refused", "drill_refused", lambda: boom(refused))
+    app.add_url_rule("/api/v1/_drill/lost", "drill_lost", lambda: boom(lost))
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    client, auth = app.test_client(), {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/_drill/refused", headers=auth).status_code == 500
+    gone = client.get("/api/v1/_drill/lost", headers=auth)
+    assert gone.status_code == 503 and "数据库暂时不可用" in gone.get_json()["message"]
+    with app.app_context():
+        db.engine.dispose()
+
+
 def _closed_port() -> int:
     from tests.live import free_port
     return free_port()
@@ -145,6 +168,7 @@ def test_postgres_restart_while_requests_run(tmp_path):
         down_done = time.monotonic()
         time.sleep(2)
         health_down = requests.get(server.base + "/healthz", timeout=5).status_code
+        restart_at = time.monotonic()  # PostgreSQL may accept connections before pg_ctl returns
         pg.start()
         up_at = time.monotonic()
         time.sleep(4)
@@ -157,8 +181,12 @@ def test_postgres_restart_while_requests_run(tmp_path):
         assert statuses <= {200, 503, 412, "conn"}, statuses  # never a 500
         assert health_down == 503
         before = [s for _, end, _, s in traffic.log if end < down_at]
-        during = [s for start, end, _, s in traffic.log if down_done < start and end < up_at]
+        during = [s for start, end, _, s in traffic.log if down_done < start and end < restart_at]
         recovered = [s for start, _, _, s in traffic.log if start > up_at + 1.5]
+        first_ok = min(end for start, end, _, s in traffic.log if start > up_at and s == 200) - up_at
+        print(f"\nrestart drill: {len(traffic.log)} requests, {len(before)} before (all 200), {len(during)} while "
+              f"down ({during.count(503)} x 503), first 200 {first_ok:.2f} s after PostgreSQL was back, "
+              f"{len(recovered)} after (all 200)")
         assert before and set(before) == {200}
         assert during and 503 in during and 200 not in during
         # The app recovers by itself (pool_pre_ping replaces dead connections): same workers, all 200.

@@ -12,6 +12,7 @@ from flask import current_app
 from registry.accounts.scoping import CITYWIDE_ROLES, NO_DATA_ROLES, can_read_asset
 from registry.assets.models import Asset, AssetChange
 from registry.audit import services as audit
+from registry.bulk import chunked
 from registry.enums import LifecycleStatus, NoticeStatus, Role, RuleOutcome
 from registry.errors import Conflict, PermissionDenied, ValidationFailed
 from registry.extensions import db
@@ -98,9 +99,9 @@ def _validate(items: list[NoticeItem], user) -> list[NoticeItem]:
         if prev is None or (it.deadline or date.max, it.rule_code) < (prev.deadline or date.max, prev.rule_code):
             chosen[a.id] = it
     if chosen:
-        held = db.session.execute(
+        held = [row for batch in chunked(sorted(chosen)) for row in db.session.execute(
             sa.select(NoticeItemRow.asset_id, Notice.number).join(Notice)
-            .where(NoticeItemRow.asset_id.in_(chosen), Notice.status.in_(ACTIVE_STATUSES))).all()
+            .where(NoticeItemRow.asset_id.in_(batch), Notice.status.in_(ACTIVE_STATUSES)))]
         for asset_id, number in held:
             errors.setdefault(chosen[asset_id].asset.code, []).append(f"已有未办结的通知书 {number}")
     if errors:

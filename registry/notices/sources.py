@@ -6,6 +6,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from registry.assets.models import Asset
+from registry.bulk import chunked
 from registry.enums import MANDATORY_OUTCOMES, Category
 from registry.errors import ValidationFailed
 from registry.extensions import db
@@ -36,26 +37,29 @@ def mandatory_items(department: Department, *, category: Category | None = None,
         evaluation_id = latest_evaluation_id(cat, as_of)
         if evaluation_id is None:
             continue
-        stmt = (sa.select(Finding).join(Asset, Asset.id == Finding.asset_id)
+        stmt = (sa.select(Finding, Asset).join(Asset, Asset.id == Finding.asset_id)
                 .where(Finding.evaluation_id == evaluation_id, Finding.result == "hit",
                        Finding.outcome.in_(MANDATORY_OUTCOMES), Asset.category == cat,
-                       Asset.department_id == department.id, Asset.deleted_at.is_(None)))
+                       Asset.department_id == department.id, Asset.deleted_at.is_(None))
+                .order_by(Finding.asset_id, Finding.id))
         if township:
             stmt = stmt.where(Asset.township == township)
-        if asset_ids is not None:
-            stmt = stmt.where(Asset.id.in_(asset_ids))
-        findings = list(db.session.scalars(stmt.order_by(Finding.asset_id, Finding.id)))
-        assets = {a.id: a for a in db.session.scalars(
-            sa.select(Asset).where(Asset.id.in_({f.asset_id for f in findings})))} if findings else {}
-        items.extend(item_from_finding(f, assets[f.asset_id]) for f in findings)
+        # A city-wide snapshot can name 100,000 assets: more than one statement may bind.
+        batches = [None] if asset_ids is None else chunked(sorted(set(asset_ids)))
+        for batch in batches:
+            rows = db.session.execute(stmt if batch is None else stmt.where(Asset.id.in_(batch)))
+            items.extend(item_from_finding(finding, asset) for finding, asset in rows)
     return items
 
 
 def _held_asset_ids(asset_ids: set[int]) -> set[int]:
     if not asset_ids:
         return set()
-    return set(db.session.scalars(sa.select(NoticeItemRow.asset_id).join(Notice).where(
-        NoticeItemRow.asset_id.in_(asset_ids), Notice.status.in_(ACTIVE_STATUSES))))
+    held: set[int] = set()
+    for batch in chunked(sorted(asset_ids)):
+        held.update(db.session.scalars(sa.select(NoticeItemRow.asset_id).join(Notice).where(
+            NoticeItemRow.asset_id.in_(batch), Notice.status.in_(ACTIVE_STATUSES))))
+    return held
 
 
 def snapshot_asset_ids(snapshot_id: int, department: Department, only_new: bool = False) -> list[int]:
