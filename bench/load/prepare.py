@@ -31,20 +31,31 @@ NOTICES_WANTED = 40
 
 def _notices(maintainer) -> list[int]:
     """Issue a few 住建局 notices (with their PDFs) once; return the ids of all notices."""
+    from registry.assets.models import Asset
+    from registry.enums import MANDATORY_OUTCOMES, Category
     from registry.notices.models import Notice
+    from registry.rules.models import Finding
     from registry.notices.services import issue_notices
-    from registry.notices.sources import mandatory_items
+    from registry.notices.sources import latest_evaluation_id, mandatory_items
     from registry.rules.services import evaluate_inventory
     from registry.rules.versions import seed_packs
     ids = list(db.session.scalars(sa.select(Notice.id).order_by(Notice.id)))
     if ids:
         return ids
-    seed_packs()
-    started = time.perf_counter()
-    evaluate_inventory(date.today())
-    db.session.commit()
-    print(f"evaluated the inventory in {time.perf_counter() - started:.1f} s")
-    items = mandatory_items(maintainer.department)[:NOTICES_WANTED]
+    if latest_evaluation_id(Category.CONSTRUCTION_MACHINE) is None:
+        seed_packs()
+        started = time.perf_counter()
+        evaluate_inventory(date.today())
+        db.session.commit()
+        print(f"evaluated the inventory in {time.perf_counter() - started:.1f} s")
+    # A handful of assets only: all of 住建局's mandatory items at 1M would be ~100,000 notices.
+    asset_ids = list(db.session.scalars(
+        sa.select(Finding.asset_id).join(Asset, Asset.id == Finding.asset_id)
+        .where(Finding.evaluation_id == latest_evaluation_id(Category.CONSTRUCTION_MACHINE),
+               Finding.result == "hit", Finding.outcome.in_(MANDATORY_OUTCOMES),
+               Asset.department_id == maintainer.department_id)
+        .order_by(Finding.asset_id).limit(NOTICES_WANTED)))
+    items = mandatory_items(maintainer.department, category=Category.CONSTRUCTION_MACHINE, asset_ids=asset_ids)
     started = time.perf_counter()
     notices = issue_notices(items, maintainer)
     print(f"issued {len(notices)} notices (with PDFs) in {time.perf_counter() - started:.1f} s")
