@@ -35,7 +35,7 @@ def run_locust(base: str, fixture: str, user_class: str, users: int, duration: i
     prefix = out / f"{user_class}-{users}"
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", base,
            "-u", str(users), "-r", str(max(1, users // 2)), "--run-time", f"{duration}s", "--stop-timeout", "10",
-           "--csv", str(prefix), "--only-summary", "--reset-stats", "--loglevel", "WARNING", user_class]
+           "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING", user_class]
     proc = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, LOAD_FIXTURE=fixture), capture_output=True,
                           text=True, timeout=duration + 120)
     stats = Path(f"{prefix}_stats.csv")
@@ -49,7 +49,7 @@ def _row(label: str, r: dict, seconds: int) -> str:
     count, failures = int(r["Request Count"]), int(r["Failure Count"])
     rate = float(r["Requests/s"])
     err = 100 * failures / count if count else 0
-    return (f"| {label} | {count:,} | {rate:.1f} | {r['50%']} | {r['95%']} | {r['99%']} | {r['Max Response Time']} "
+    return (f"| {label} | {count:,} | {rate:.1f} | {r['50%']} | {r['95%']} | {r['99%']} | {float(r['Max Response Time']):.0f} "
             f"| {failures} ({err:.2f}%) |")
 
 
@@ -86,7 +86,7 @@ def main() -> None:
         lines += ["", f"Per request kind at {users} clients:", "",
                   "| request | count | req/s | p50 ms | p95 ms | p99 ms | max ms | errors |",
                   "|---|---|---|---|---|---|---|---|"]
-        lines += [_row(r["Name"], r, args.duration) for r in rows]
+        lines += [_row(r["Name"], r, args.duration) for r in rows if int(r["Request Count"])]
     log = out / "gunicorn.log"
     server_errors = len(re.findall(r'HTTP/1\.[01]" 5\d\d ', log.read_text()))
     lines += ["", f"5xx answers in the gunicorn access log: {server_errors} (log: {log})"]
