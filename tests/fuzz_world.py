@@ -15,8 +15,10 @@ constrain (dates that must not be in the future, the current version) on half of
 from __future__ import annotations
 
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Iterator
 
 import sqlalchemy as sa
 
@@ -121,6 +123,27 @@ def build_world(app) -> World:
                 world.own[(name, kind)] = [r.id for r in rows if user.role is Role.TASKFORCE
                                            or r.department_id == user.department_id]
     return world
+
+
+@contextmanager
+def seeded_app(schema_app, database_url: str, files_dir) -> Iterator[tuple]:
+    """Seed the world once on a fresh app and database; yield (app, world, the seeded rows for `restore`)."""
+    from registry import create_app
+    from registry.orgs.reference import ensure_reference_data
+    from tests.conftest import clean_tables
+    clean_tables(schema_app)
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret",  # as conftest's app
+                      "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
+                      "NOTICE_FILES_DIR": str(files_dir / "notices"), "SEAL_FILES_DIR": str(files_dir / "seals")})
+    with app.app_context():
+        ensure_reference_data()
+    world = build_world(app)
+    try:
+        yield app, world, snapshot(app)
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def snapshot(app) -> dict[str, list[dict]]:

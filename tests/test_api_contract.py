@@ -6,15 +6,30 @@ from datetime import date, datetime
 import pytest
 import sqlalchemy as sa
 
-from tests.fuzz_world import build_world
+from registry.extensions import db
+from tests.fuzz_world import restore, seeded_app
 
 HUGE = 10**30  # beyond any id column (and beyond SQLite's 64-bit integers)
 
 
+@pytest.fixture(scope="module")
+def seeded(_schema_app, database_url, tmp_path_factory):
+    """The fuzz test's world, seeded once for this module: (app, world, the seeded rows)."""
+    with seeded_app(_schema_app, database_url, tmp_path_factory.mktemp("contract-files")) as seeded:
+        yield seeded
+
+
 @pytest.fixture
-def world(app):
-    """Seeded rows and one API token per actor (the fuzz test's world)."""
-    return build_world(app)
+def app(seeded):
+    """The seeded app, its database put back to the seeded rows (replaces conftest's empty `app`)."""
+    restore(seeded[0], seeded[2])
+    return seeded[0]
+
+
+@pytest.fixture
+def world(seeded):
+    """The seeded ids and one API token per actor."""
+    return seeded[1]
 
 
 def _as(world, actor: str) -> dict:
@@ -120,7 +135,6 @@ def test_every_operation_lists_its_answers(client, world):
 
 
 def test_reading_findings_for_another_date_saves_nothing(app, client, world):
-    from registry.extensions import db
     from registry.planning.candidates import latest_evaluation
     from registry.rules.models import Evaluation
     from registry.rules.services import findings_source, result_from_row
@@ -143,3 +157,16 @@ def test_reading_findings_for_another_date_saves_nothing(app, client, world):
             return sorted((r.asset_id, r.rule_code, r.result, r.explanation, r.deadline, r.overdue, str(r.figures))
                           for r in map(result_from_row, db.session.execute(sa.select(found)).mappings()))
         assert rows(None) == rows(evaluation_id) and rows(None)
+
+
+@pytest.mark.parametrize("issued_on", ["9999-12-31", "1899-12-31"])
+def test_a_notice_cannot_be_dated_in_the_future_or_before_1900(app, client, world, issued_on):
+    from registry.notices.models import Notice
+    with app.app_context():
+        before = db.session.scalar(sa.select(sa.func.count()).select_from(Notice))
+    # 机关事务中心's voided notice freed its cars: they may get a new notice, but not one dated 9999 (文号〔9999〕1号).
+    resp = client.post("/api/v1/notices/issue", json={"issued_on": issued_on}, headers=_as(world, "maintainer-jgsw"))
+    assert resp.status_code == 422 and "issued_on" in resp.json["errors"]
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Notice)) == before
+    assert client.post("/api/v1/notices/issue", json={}, headers=_as(world, "maintainer-jgsw")).status_code == 201

@@ -20,9 +20,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from registry import create_app
-from registry.extensions import db
-from tests.conftest import clean_tables
-from tests.fuzz_world import build_world, choose_actor, point_at_seeded_rows, restore, snapshot, steer, write_report
+from tests.fuzz_world import choose_actor, point_at_seeded_rows, restore, seeded_app, steer, write_report
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "10"))
 SEED = int(os.environ.get("FUZZ_SEED", "20240903"))
@@ -57,19 +55,8 @@ STATUSES: dict[str, Counter] = defaultdict(Counter)  # operation -> status code 
 @pytest.fixture(scope="module")
 def seeded(_schema_app, database_url, tmp_path_factory):
     """An app on a database seeded once for this module: (app, world, the seeded rows)."""
-    from registry.orgs.reference import ensure_reference_data
-    clean_tables(_schema_app)
-    files = tmp_path_factory.mktemp("fuzz-files")
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret",  # as conftest's app
-                      "RATELIMIT_ENABLED": False, "NOTICE_FILES_DIR": str(files / "notices"),
-                      "SEAL_FILES_DIR": str(files / "seals")})
-    with app.app_context():
-        ensure_reference_data()
-    world = build_world(app)
-    yield app, world, snapshot(app)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with seeded_app(_schema_app, database_url, tmp_path_factory.mktemp("fuzz-files")) as seeded:
+        yield seeded
 
 
 @pytest.fixture
