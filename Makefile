@@ -1,5 +1,6 @@
 # make run   fresh clone -> venv, install, migrate, demo data, serve at http://127.0.0.1:5000
 # make test  the whole suite, on SQLite and then on PostgreSQL
+# make fuzz  the long API fuzz run (schemathesis), on SQLite and then on PostgreSQL
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -8,8 +9,10 @@ PG_TEST_URL ?= postgresql+psycopg://registry:registry@127.0.0.1:5432/registry_te
 PYTEST_ARGS ?=
 DEMO_COUNT ?= 5000
 RUN_SCHEDULER ?= 1
+FUZZ_MAX_EXAMPLES ?= 1000
+FUZZ_TIMEOUT ?= 2400
 
-.PHONY: run setup system-deps migrate demo serve serve-prod test test-sqlite test-pg clean-demo drills load-test load-smoke
+.PHONY: run setup system-deps migrate demo serve serve-prod test test-sqlite test-pg fuzz clean-demo drills load-test load-smoke
 
 # The scheduler runs as its own process beside the server (never inside it); the trap stops it
 # when the server stops (Ctrl+C or exit). RUN_SCHEDULER=0 serves without it.
@@ -55,6 +58,17 @@ test-sqlite: setup
 test-pg: setup
 	scripts/pg-setup.sh registry_test registry_restore
 	REGISTRY_TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -q $(PYTEST_ARGS)
+
+# The fast version of tests/test_api_fuzz.py runs in `make test`; this one generates FUZZ_MAX_EXAMPLES requests
+# per operation and phase, stops after FUZZ_TIMEOUT seconds per database (exit 124), and writes a table of the
+# answers per operation to test-artifacts/fuzz-{sqlite,pg}.md.
+fuzz: setup
+	mkdir -p test-artifacts
+	FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) FUZZ_REPORT=test-artifacts/fuzz-sqlite.md \
+	  timeout $(FUZZ_TIMEOUT) $(PY) -m pytest -q tests/test_api_fuzz.py $(PYTEST_ARGS)
+	scripts/pg-setup.sh registry_test registry_restore
+	REGISTRY_TEST_DATABASE_URL=$(PG_TEST_URL) FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) FUZZ_REPORT=test-artifacts/fuzz-pg.md \
+	  timeout $(FUZZ_TIMEOUT) $(PY) -m pytest -q tests/test_api_fuzz.py $(PYTEST_ARGS)
 
 # Fault drills only (PostgreSQL restart, kill -9 of a worker / the scheduler / a job); also part of `make test`.
 drills: setup

@@ -77,6 +77,9 @@ def _configure_sqlite(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Attach every domain's views and API."""
+    from registry.api_base import IdConverter
+    # Before any route is added: an id beyond the database's integer range names nothing (404, not 500).
+    app.url_map.converters["int"] = IdConverter
     from registry.accounts.admin_views import bp as users_bp, policy_bp
     from registry.accounts.views import bp as accounts_bp
     from registry.audit.views import bp as audit_bp

@@ -8,6 +8,18 @@ import sqlalchemy as sa
 from registry.enums import LabeledEnum
 
 
+# The largest value of an INTEGER id column (PostgreSQL's int4; SQLite fails beyond 64 bits, not 32).
+MAX_ID = 2**31 - 1
+
+
+def as_id(text: str) -> int | None:
+    """Return `text` as a number an id column can hold (ASCII digits, 0..MAX_ID), else None."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)):
+        return None  # "²".isdigit() is true, and int() of a 5,000-digit string raises: neither may reach int()
+    number = int(text)
+    return number if number <= MAX_ID else None
+
+
 def utcnow() -> datetime:
     """Return the current UTC time (a callable default, evaluated per row)."""
     return datetime.now(timezone.utc)

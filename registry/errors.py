@@ -1,6 +1,8 @@
 """Domain errors and the one place they become HTTP answers."""
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -51,6 +53,47 @@ HTTP_TITLES = {
 DATABASE_UNAVAILABLE = "数据库暂时不可用（可能正在重启），请稍后刷新页面，核对本次操作是否已保存后再重试"
 
 
+# marshmallow's and webargs' built-in English messages, as the Chinese the registry answers with.
+_BOUND = r"(?:greater|less) than(?: or equal to)?"
+MESSAGES_ZH = tuple((re.compile(pattern), text) for pattern, text in (
+    (r"Missing data for required field\.", "不能为空"),
+    (r"Field may not be null\.", "不能为空"),
+    (r"Unknown field\.", "未知字段"),
+    (r"Invalid input type\.", "类型有误：应为 JSON 对象"),
+    (r"Invalid (?:value|input|type)\.", "值无效"),
+    (r"Not a valid string\.", "应为文本"),
+    (r"Not a valid integer\.", "应为整数"),
+    (r"Not a valid number\.", "应为数字"),
+    (r"Not a valid boolean\.", "应为 true 或 false"),
+    (r"Not a valid date\.", "应为日期，如 2025-06-01"),
+    (r"Not a valid (?:\w+ )?datetime\.", "应为日期时间，如 2025-06-01T08:00:00+08:00"),
+    (r"Not a valid list\.", "应为列表"),
+    (r"Not a valid mapping type\.", "应为对象"),
+    (r"Number too large\.", "数值过大"),
+    (r"Special numeric values \(nan or infinity\) are not permitted\.", "不能为 NaN 或无穷大"),
+    (r"Must be one of: (.*)\.", r"应为以下之一：\1"),
+    (r"Length must be between (\d+) and (\d+)\.", r"长度应为 \1–\2 个字符"),
+    (r"Longer than maximum length (\d+)\.", r"不能超过 \1 个字符"),
+    (r"Shorter than minimum length (\d+)\.", r"不能少于 \1 个字符"),
+    (rf"Must be {_BOUND} (\S+) and {_BOUND} (\S+)\.", r"应在 \1 到 \2 之间"),
+    (r"Must be greater than(?: or equal to)? (\S+)\.", r"不能小于 \1"),
+    (r"Must be less than(?: or equal to)? (\S+)\.", r"不能大于 \1"),
+))
+
+
+def in_chinese(errors):
+    """Return `errors` (nested dicts and lists of messages) with marshmallow's English messages in Chinese."""
+    if isinstance(errors, dict):
+        return {key: in_chinese(value) for key, value in errors.items()}
+    if isinstance(errors, list):
+        return [in_chinese(value) for value in errors]
+    if isinstance(errors, str):
+        for pattern, text in MESSAGES_ZH:
+            if pattern.fullmatch(errors):
+                return pattern.sub(text, errors)
+    return errors
+
+
 def wants_json() -> bool:
     """Tell whether the current request should get a JSON error."""
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
@@ -58,6 +101,7 @@ def wants_json() -> bool:
 
 def _respond(status: int, message: str, errors=None):
     title = HTTP_TITLES.get(status, "错误")
+    errors = in_chinese({"_schema": errors} if isinstance(errors, list) else errors)  # always an object
     if wants_json():
         body = {"code": status, "status": title, "message": message}
         if errors:

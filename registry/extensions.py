@@ -5,11 +5,12 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
-from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from registry.api_base import ErrorResponsesPlugin, RegistryApi
 
 # Stable constraint names, so migrations are identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -42,6 +43,7 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = RegistryCSRFProtect()
 babel = Babel()
-api = Api()  # flask-smorest: JSON API under /api/v1 with its OpenAPI document
+# flask-smorest: JSON API under /api/v1 with its OpenAPI document (errors documented per operation)
+api = RegistryApi(spec_kwargs={"extra_plugins": [ErrorResponsesPlugin()]})
 # Rate limits on chosen endpoints only (no default limit); RATELIMIT_ENABLED / RATELIMIT_STORAGE_URI configure it.
 limiter = Limiter(get_remote_address, default_limits=[])

@@ -3,9 +3,11 @@ REGISTRY_TEST_DATABASE_URL points at one (`make test` runs both)."""
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 import sqlalchemy as sa
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from registry import create_app
 from registry.audit.guard import triggers_suspended
@@ -13,6 +15,9 @@ from registry.extensions import db
 from tests import factories
 
 TEST_PASSWORD = factories.TEST_PASSWORD
+# Hypothesis keeps its caches (and any example database) under .hypothesis/: keep them out of the working tree.
+set_hypothesis_home_dir(os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY")
+                        or os.path.join(tempfile.gettempdir(), "registry-hypothesis"))
 
 
 def _database_url(tmp_path_factory) -> str:

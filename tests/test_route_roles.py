@@ -36,7 +36,9 @@ def _routes():
 def _url(rule) -> str:
     url = rule.rule
     for arg in rule.arguments:
-        converter = type(rule._converters[arg]).__name__.replace("Converter", "").lower()
+        # The werkzeug converter a route uses, or extends (registry.api_base.IdConverter is an IntegerConverter).
+        converter = next(c for c in type(rule._converters[arg]).__mro__ if c.__module__.startswith("werkzeug"))
+        converter = converter.__name__.replace("Converter", "").lower()
         sample = _ARG_SAMPLES.get({"integer": "int", "unicode": "string"}.get(converter, converter), "1")
         url = url.replace(f"<{arg}>", sample)
         for conv in ("int", "string", "path", "uuid"):

@@ -10,15 +10,16 @@ from flask import Blueprint as FlaskBlueprint
 from flask import render_template, request
 from flask.views import MethodView
 from flask_login import current_user
-from flask_smorest import Blueprint
 
 from registry.accounts.access import BUSINESS_READERS, roles_required
+from registry.api_base import ERROR, Blueprint, json_body
 from registry.assets import assessments, queries, services
 from registry.assets.assessment_schemas import AssessmentInSchema, AssessmentOutSchema
 from registry.assets.schemas import (
     AssetCreateSchema, AssetDeleteSchema, AssetListArgs, AssetOutSchema, AssetPageSchema, AssetPatchSchema,
     load_or_fail, load_patch,
 )
+from registry.db_types import as_id
 from registry.enums import Role
 from registry.errors import Conflict, DomainError, ValidationFailed
 
@@ -40,8 +41,15 @@ class PreconditionRequired(DomainError):
     title = "缺少版本号"
 
 
+# Request examples for the document (the schemas cannot say e.g. which detail fields a category needs).
+CREATE_EXAMPLE = {"category": "elevator", "code": "XZ-DT-0000123", "name": "锦绣小区3号楼1单元电梯",
+                  "owner_unit": "新郑市锦绣物业服务有限公司", "township": "新建路街道", "commissioned_on": "2015-06-01",
+                  "condition_grade": "fair", "detail": {"elevator_type": "traction", "floors": 18, "stops": 18}}
+PATCH_EXAMPLE = {"version": 1, "condition_grade": "poor", "detail": {"faults_last_12m": 3}}
+
+
 def _body() -> dict:
-    data = request.get_json(silent=True)
+    data = json_body()
     if not isinstance(data, dict):
         raise ValidationFailed("请求体应为 JSON 对象", {"_schema": ["请求体应为 JSON 对象"]})
     return data
@@ -52,9 +60,9 @@ def _if_match() -> int | None:
     if not header:
         return None
     tag = header.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
+    if as_id(tag) is None:
         raise ValidationFailed("If-Match 应为版本号，如 \"3\"", {"If-Match": ["应为版本号"]})
-    return int(tag)
+    return as_id(tag)
 
 
 def _with_etag(asset):
@@ -79,7 +87,8 @@ class Assets(MethodView):
         return {"items": page.items, "next_cursor": page.next_cursor, "prev_cursor": page.prev_cursor}
 
     @roles_required(Role.MAINTAINER)
-    @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": AssetCreateSchema}}})
+    @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": AssetCreateSchema,
+                                                                              "example": CREATE_EXAMPLE}}})
     @blp.response(201, AssetOutSchema)
     def post(self):
         """Register an asset (department maintainers, own categories only)."""
@@ -99,10 +108,14 @@ class AssetItem(MethodView):
         return _with_etag(services.get_readable(asset_id, current_user))
 
     @roles_required(Role.MAINTAINER)
-    @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": AssetPatchSchema}}},
+    @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": AssetPatchSchema,
+                                                                              "example": PATCH_EXAMPLE}}},
              parameters=[{"in": "header", "name": "If-Match", "schema": {"type": "string"},
                           "description": "读取时的 ETag（版本号）；过期返回 412"}])
     @blp.response(200, AssetOutSchema)
+    @blp.alt_response(409, response=ERROR[409])
+    @blp.alt_response(412, response=ERROR[412])
+    @blp.alt_response(428, response=ERROR[428])
     def patch(self, asset_id: int):
         """Change some attributes; a stale version gets 409 (body) or 412 (If-Match) and changes nothing."""
         raw = _body()
@@ -126,6 +139,7 @@ class AssetItem(MethodView):
     @roles_required(Role.MAINTAINER)
     @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": AssetDeleteSchema}}})
     @blp.response(200, AssetOutSchema)
+    @blp.alt_response(409, response=ERROR[409])
     def delete(self, asset_id: int):
         """Soft-delete: the asset is marked deleted with a reason and stays in the registry."""
         data = load_or_fail(AssetDeleteSchema(), _body())

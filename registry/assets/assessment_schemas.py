@@ -4,6 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields as mf
 
+from registry.api_base import UtcDateTime
 from registry.enums import ConditionGrade
 
 _GRADES = "、".join(f"{v}（{lbl}）" for v, lbl in ConditionGrade.choices())
@@ -42,4 +43,4 @@ class AssessmentOutSchema(ma.Schema):
     grade_label = mf.Function(lambda a: a.grade.label)
     findings = mf.String()
     has_photo = mf.Function(lambda a: bool(a.photo_path))
-    created_at = mf.DateTime()
+    created_at = UtcDateTime()

@@ -60,6 +60,13 @@ def upload_dir() -> str:
     return path
 
 
+def _text(value) -> str | None:
+    """Return `value` stripped (None and "" give ""), or None when it is not text (a JSON list, number ...)."""
+    if value is None:
+        return ""
+    return value.strip() if isinstance(value, str) else None
+
+
 def parse_assessment(raw: dict) -> dict:
     """Parse assessed_on / assessor / grade / findings from strings; raise ValidationFailed in Chinese."""
     errors: dict[str, list[str]] = {}
@@ -70,18 +77,22 @@ def parse_assessment(raw: dict) -> dict:
             errors["assessed_on"] = ["评定日期：不能为空"]
     except FieldError as exc:
         errors["assessed_on"] = [f"评定日期：{exc.message}"]
-    assessor = (raw.get("assessor") or "").strip()
-    if not assessor:
+    assessor = _text(raw.get("assessor"))
+    if assessor is None:
+        errors["assessor"] = ["评定人：应为文本"]
+    elif not assessor:
         errors["assessor"] = ["评定人：不能为空"]
     elif len(assessor) > 64:
         errors["assessor"] = ["评定人：不能超过 64 个字符"]
     values["assessor"] = assessor
     try:
-        values["grade"] = ConditionGrade.from_label(raw.get("grade") or "")
+        values["grade"] = ConditionGrade.from_label(_text(raw.get("grade")) or "")
     except KeyError:
         errors["grade"] = [f"状况等级：请选择 {'/'.join(ConditionGrade.labels())} 之一"]
-    findings = (raw.get("findings") or "").strip()
-    if len(findings) > 4000:
+    findings = _text(raw.get("findings"))
+    if findings is None:
+        errors["findings"] = ["检查发现：应为文本"]
+    elif len(findings) > 4000:
         errors["findings"] = ["检查发现：不能超过 4000 个字符"]
     values["findings"] = findings
     if errors:

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 
 from registry.assets import queries
 from registry.assets.models import Asset
+from registry.db_types import as_id
 from registry.enums import Category, ConditionGrade, LabeledEnum, LifecycleStatus
 from registry.errors import ValidationFailed
 from registry.orgs.models import Department, Unit
@@ -92,7 +93,9 @@ def _int(raw: str, key: str, errors: dict, low: int, high: int) -> int | None:
 
 
 def _unit(raw: str) -> int | str:
-    return int(raw) if raw.isdigit() else raw
+    """Return a unit id (ASCII digits within the id range) or the unit's name."""
+    number = as_id(raw)
+    return raw if number is None else number
 
 
 def parse_filters(args: Mapping[str, str]) -> AssetFilters:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased, joinedload, lazyload, selectinload
 
 from registry.accounts.scoping import asset_scope
 from registry.assets.models import Asset
+from registry.db_types import as_id
 from registry.enums import Category, ConditionGrade, LifecycleStatus
 from registry.errors import ValidationFailed
 from registry.extensions import db
@@ -67,7 +68,7 @@ def _int(args, name: str, label: str, low: int, high: int, errors: dict) -> int 
     raw = (args.get(name) or "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if as_id(raw) is None or not low <= int(raw) <= high:
         errors[name] = [f"{label}：应为 {low}–{high} 之间的整数"]
         return None
     return int(raw)

@@ -11,15 +11,20 @@ from decimal import Decimal
 import marshmallow as ma
 from marshmallow import fields as mf
 
+from registry.api_base import UtcDateTime
 from registry.assets.fields import CATEGORY_FIELDS, COMMON_FIELDS, FieldError, FieldSpec, fields_for, parse_value
 from registry.enums import Category
 from registry.errors import ValidationFailed
+from registry.orgs.reference import TOWNSHIPS
 
 _OPENAPI_TYPES = {
     "str": {"type": "string"}, "text": {"type": "string"}, "unit": {"type": "string"},
     "department": {"type": "string"}, "int": {"type": "integer"}, "decimal": {"type": "number"},
     "date": {"type": "string", "format": "date"}, "bool": {"type": "boolean"}, "enum": {"type": "string"},
 }
+
+# Text fields whose values come from a fixed list the services check (documented as an enum).
+_CLOSED_LISTS = {"township": list(TOWNSHIPS)}
 
 
 def spec_message(spec: FieldSpec, message: str) -> str:
@@ -38,6 +43,8 @@ class SpecField(mf.Field):
         if spec.enum is not None:
             meta["enum"] = spec.enum.values()
             meta["description"] += "。可选：" + "、".join(f"{v}（{lbl}）" for v, lbl in spec.enum.choices()) + "；也接受中文名称"
+        if spec.name in _CLOSED_LISTS:
+            meta["enum"] = _CLOSED_LISTS[spec.name]
         if spec.max_length:
             meta["maxLength"] = spec.max_length
         if spec.minimum is not None:
@@ -182,9 +189,9 @@ class _AssetOutBase(ma.Schema):
     user_unit_id = mf.Integer(allow_none=True)
     version = mf.Integer(metadata={"description": "乐观并发版本号：修改时原样提交"})
     condition_stale = mf.Function(lambda a: _stale(a), metadata={"description": "状况等级是否已过期"})
-    deleted_at = mf.DateTime(allow_none=True)
+    deleted_at = UtcDateTime(allow_none=True)
     deletion_reason = mf.String(allow_none=True)
-    updated_at = mf.DateTime()
+    updated_at = UtcDateTime()
     detail = mf.Method("_detail", metadata={"description": _DETAIL_DOC})
 
     def _detail(self, asset):

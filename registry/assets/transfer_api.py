@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from flask import request, send_file
 from flask_login import current_user
-from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from registry.accounts.access import BUSINESS_READERS, roles_required
+from registry.api_base import Blueprint
 from registry.assets import exporter
 from registry.assets.filters import parse_filters
+from registry.enums import Category
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 blp = Blueprint("asset_transfer_api", __name__, url_prefix="/api/v1/assets",
@@ -18,16 +19,17 @@ blp = Blueprint("asset_transfer_api", __name__, url_prefix="/api/v1/assets",
 class ExportQuerySchema(Schema):
     """Query parameters of an export: the list filters (see registry.assets.filters)."""
 
-    category = fields.String(required=True, metadata={"description": "设备类别，如 elevator"})
+    category = fields.String(required=True, metadata={"description": "设备类别，如 elevator（也接受中文名称）",
+                                                      "enum": Category.values()})
     department = fields.String(metadata={"description": "主管部门代码，如 zjj"})
     owner_unit = fields.String(metadata={"description": "产权单位 id 或全称"})
     user_unit = fields.String(metadata={"description": "使用单位 id 或全称"})
     township = fields.String(metadata={"description": "乡镇/街道"})
     status = fields.String(metadata={"description": "使用状态，如 in_use"})
     grade = fields.String(metadata={"description": "状况等级，如 poor"})
-    age_min = fields.Integer(metadata={"description": "使用年限下限（年）"})
-    age_max = fields.Integer(metadata={"description": "使用年限上限（年）"})
-    year = fields.Integer(metadata={"description": "投入使用年份"})
+    age_min = fields.Integer(validate=validate.Range(0, 200), metadata={"description": "使用年限下限（年）"})
+    age_max = fields.Integer(validate=validate.Range(0, 200), metadata={"description": "使用年限上限（年）"})
+    year = fields.Integer(validate=validate.Range(1900, 2100), metadata={"description": "投入使用年份"})
     q = fields.String(metadata={"description": "关键词：编码或名称"})
 
 

@@ -17,7 +17,7 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 def _before(raw: str | None) -> int | None:
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise ValidationFailed("查询条件有误", {"分页": [f"「{raw[:32]}」不是有效的分页位置"]})
     return int(raw)
 

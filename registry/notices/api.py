@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import Response
 from flask_login import current_user
-from flask_smorest import Blueprint
 
 from registry.accounts.access import roles_required
+from registry.api_base import ERROR, Blueprint
 from registry.enums import NoticeStatus, Role
 from registry.notices import lifecycle
 from registry.notices.schemas import (
@@ -14,6 +14,8 @@ from registry.notices.schemas import (
 from registry.notices.services import find_notices, get_notice, record_download
 
 blp = Blueprint("notices_api", __name__, url_prefix="/api/v1/notices", description="更新通知书")
+PDF_RESPONSE = {"200": {"description": "PDF 文件", "content": {"application/pdf": {"schema": {"type": "string",
+                                                                                       "format": "binary"}}}}}
 
 READERS = (Role.MAINTAINER, Role.INSPECTOR, Role.TASKFORCE)
 
@@ -37,6 +39,7 @@ def read_notice(notice_id: int):
 
 
 @blp.route("/<int:notice_id>/pdf", methods=["GET"])
+@blp.doc(responses=PDF_RESPONSE)
 @roles_required(*READERS)
 def notice_pdf(notice_id: int):
     """Download the stored PDF (byte-identical every time)."""
@@ -62,6 +65,7 @@ def issue(args):
 @blp.route("/<int:notice_id>/serve", methods=["POST"])
 @blp.arguments(ServeIn)
 @blp.response(200, NoticeOut)
+@blp.alt_response(409, response=ERROR[409])
 @roles_required(Role.INSPECTOR)
 def serve(args, notice_id: int):
     """Record service on the owner unit."""
@@ -71,6 +75,7 @@ def serve(args, notice_id: int):
 @blp.route("/<int:notice_id>/acknowledge", methods=["POST"])
 @blp.arguments(AcknowledgeIn)
 @blp.response(200, NoticeOut)
+@blp.alt_response(409, response=ERROR[409])
 @roles_required(Role.INSPECTOR)
 def acknowledge(args, notice_id: int):
     """Record the owner unit's acknowledgement."""
@@ -80,6 +85,7 @@ def acknowledge(args, notice_id: int):
 @blp.route("/<int:notice_id>/complete", methods=["POST"])
 @blp.arguments(CompleteIn)
 @blp.response(200, NoticeOut)
+@blp.alt_response(409, response=ERROR[409])
 @roles_required(Role.INSPECTOR)
 def complete(args, notice_id: int):
     """Close the notice with disposal evidence."""
@@ -90,6 +96,7 @@ def complete(args, notice_id: int):
 @blp.route("/<int:notice_id>/void", methods=["POST"])
 @blp.arguments(VoidIn)
 @blp.response(200, NoticeOut)
+@blp.alt_response(409, response=ERROR[409])
 @roles_required(Role.MAINTAINER)
 def void(args, notice_id: int):
     """Void a notice with a reason; it keeps its number."""
@@ -98,6 +105,7 @@ def void(args, notice_id: int):
 
 @blp.route("/print", methods=["POST"])
 @blp.arguments(PrintIn)
+@blp.doc(responses=PDF_RESPONSE)
 @roles_required(Role.MAINTAINER, Role.INSPECTOR)
 def print_batch(args):
     """Merge the selected notices into one PDF ordered by township."""

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from registry.enums import CompletionKind, NoticeStatus
+from registry.api_base import id_field
+from registry.enums import Category, CompletionKind, NoticeStatus
+from registry.orgs.reference import TOWNSHIPS
 
 
 def _label(attr: str):
@@ -55,11 +57,11 @@ class NoticeQuery(Schema):
 
 
 class IssueIn(Schema):
-    asset_ids = fields.List(fields.Int(), load_default=None)
-    township = fields.Str(load_default=None)
-    category = fields.Str(load_default=None)
-    snapshot_id = fields.Int(load_default=None)
-    issued_on = fields.Date(load_default=None)
+    asset_ids = fields.List(id_field("设备 id"), load_default=None)
+    township = fields.Str(load_default=None, metadata={"enum": list(TOWNSHIPS)})
+    category = fields.Str(load_default=None, metadata={"enum": Category.values(), "description": "类别（也接受中文名称）"})
+    snapshot_id = id_field("清单快照 id", load_default=None)
+    issued_on = fields.Date(load_default=None, metadata={"description": "发文日期，默认今天；不能晚于今天"})
 
 
 class ServeIn(Schema):
@@ -82,7 +84,7 @@ class VoidIn(Schema):
 
 
 class PrintIn(Schema):
-    ids = fields.List(fields.Int(), load_default=None)
+    ids = fields.List(id_field("通知书 id"), load_default=None)
     status = fields.Str(load_default=NoticeStatus.ISSUED.value, validate=validate.OneOf(NoticeStatus.values()))
     township = fields.Str(load_default=None)
     unprinted = fields.Bool(load_default=False)

@@ -27,6 +27,7 @@ from registry.notices.seals import active_seal
 SEVERITY = (RuleOutcome.SCRAP, RuleOutcome.PHASE_OUT, RuleOutcome.MANDATORY_RENEWAL)
 # Statuses that still hold an asset (a second notice for it would duplicate the demand).
 ACTIVE_STATUSES = (*OPEN_STATUSES, NoticeStatus.OVERDUE)
+EARLIEST_ISSUE = date(1900, 1, 1)  # a notice may be back-dated (recorded late), never dated in the future
 
 
 def today() -> date:
@@ -161,6 +162,9 @@ def issue_notices(items: list[NoticeItem], user=None, issued_on: date | None = N
                   snapshot_id: int | None = None, render: bool = True) -> list[Notice]:
     """Issue one numbered notice per owner unit and department; commit, then store each PDF."""
     issued_on = issued_on or today()
+    if not EARLIEST_ISSUE <= issued_on <= today():
+        raise ValidationFailed("发文日期有误（未占用文号）",
+                               {"issued_on": [f"发文日期：应在 {EARLIEST_ISSUE} 到今天（{today()}）之间"]})
     chosen = _validate(items, user)
     default_days = current_app.config["NOTICE_DEADLINE_DAYS"]
     prepared = []

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from registry.accounts.access import BUSINESS_READERS, roles_required
+from registry.api_base import ERROR, Blueprint, json_body
 from registry.assets.schemas import load_or_fail
 from registry.enums import Role
 from registry.errors import NotFound
@@ -30,10 +30,10 @@ class Units(MethodView):
     @roles_required(Role.MAINTAINER)
     @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": UnitInSchema}}})
     @blp.response(201, UnitOutSchema)
+    @blp.alt_response(409, response=ERROR[409])
     def post(self):
         """Register a unit (name unique within its township)."""
-        from flask import request
-        data = load_or_fail(UnitInSchema(), request.get_json(silent=True) or {})
+        data = load_or_fail(UnitInSchema(), json_body() or {})
         return services.create_unit(**data), 201
 
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask_login import current_user
-from flask_smorest import Blueprint
 
 from registry.accounts.access import roles_required
 from registry.accounts.scoping import asset_scope
+from registry.api_base import ERROR, Blueprint
 from registry.enums import Role
 from registry.errors import ValidationFailed
 from registry.extensions import db
@@ -14,8 +14,9 @@ from registry.planning import progress, report, services, targets, workflow
 from registry.planning.access import PLAN_DECIDERS, PLAN_PROPOSERS, PLAN_READERS
 from registry.planning.models import Plan, PlanTarget
 from registry.planning.schemas import (
-    CommentSchema, PinSchema, PlacementQuerySchema, PlacementSchema, PlanCreateSchema, PlanSchema,
-    PlanSettingsSchema, TargetSchema, TargetUpdateSchema, TransitionSchema,
+    CommentOutSchema, CommentSchema, DiffSchema, PinSchema, PlacementPageSchema, PlacementQuerySchema,
+    PlanCreateSchema, PlanSchema, PlanSettingsSchema, ProgressRowSchema, TargetSchema, TargetUpdateSchema,
+    TransitionSchema,
 )
 
 blp = Blueprint("plans_api", __name__, url_prefix="/api/v1/plans", description="年度分批更新计划")
@@ -35,6 +36,7 @@ def list_plans():
 @blp.route("/", methods=["POST"])
 @blp.arguments(PlanCreateSchema)
 @blp.response(201, PlanSchema)
+@blp.alt_response(409, response=ERROR[409])
 @roles_required(*PLAN_PROPOSERS)
 def create_plan(data):
     """Build a draft plan from the latest evaluation."""
@@ -54,6 +56,7 @@ def get_plan(plan_id):
 @blp.route("/<int:plan_id>/settings", methods=["PUT"])
 @blp.arguments(PlanSettingsSchema)
 @blp.response(200, PlanSchema)
+@blp.alt_response(409, response=ERROR[409])
 @roles_required(*PLAN_PROPOSERS)
 def put_settings(data, plan_id):
     """Replace a draft's quotas and budgets and rebuild it."""
@@ -62,6 +65,7 @@ def put_settings(data, plan_id):
 
 @blp.route("/<int:plan_id>/rebuild", methods=["POST"])
 @blp.response(200, PlanSchema)
+@blp.alt_response(409, response=ERROR[409])
 @roles_required(*PLAN_PROPOSERS)
 def rebuild(plan_id):
     """Rebuild a draft from the latest evaluation, keeping pins."""
@@ -70,13 +74,11 @@ def rebuild(plan_id):
 
 @blp.route("/<int:plan_id>/placements", methods=["GET"])
 @blp.arguments(PlacementQuerySchema, location="query")
-@blp.response(200)
+@blp.response(200, PlacementPageSchema)
 @roles_required(*PLAN_READERS)
 def placements(args, plan_id):
     """List a plan's placements in priority order (paged), or those that do not fit (`unplaced=true`)."""
     services.get_plan(plan_id, current_user)
-    if args["page"] < 1 or not 1 <= args["per_page"] <= 1000:
-        raise ValidationFailed("分页参数有误", {"page": ["page 须 ≥ 1，per_page 须在 1—1000 之间"]})
     scope = asset_scope(current_user)
     kw = dict(year=args["year"], unplaced=args["unplaced"], category=args["category"], scope=scope)
     try:
@@ -84,12 +86,13 @@ def placements(args, plan_id):
     except ValueError:
         raise ValidationFailed("参数有误", {"category": [f"未知的设备类别：{args['category']}"]}) from None
     rows = report.placements(plan_id, limit=args["per_page"], offset=(args["page"] - 1) * args["per_page"], **kw)
-    return {"total": total, "page": args["page"], "items": PlacementSchema(many=True).dump(rows)}
+    return {"total": total, "page": args["page"], "items": rows}
 
 
 @blp.route("/<int:plan_id>/pins", methods=["POST"])
 @blp.arguments(PinSchema)
 @blp.response(200, PlanSchema)
+@blp.alt_response(409, response=ERROR[409])
 @roles_required(*PLAN_PROPOSERS)
 def pin(data, plan_id):
     """Pin or move an asset to a year (it must have a finding); the draft is rebuilt."""
@@ -98,6 +101,7 @@ def pin(data, plan_id):
 
 @blp.route("/<int:plan_id>/pins/<int:asset_id>", methods=["DELETE"])
 @blp.response(200, PlanSchema)
+@blp.alt_response(409, response=ERROR[409])
 @roles_required(*PLAN_PROPOSERS)
 def unpin(plan_id, asset_id):
     """Remove a pin; the draft is rebuilt."""
@@ -107,6 +111,7 @@ def unpin(plan_id, asset_id):
 @blp.route("/<int:plan_id>/transitions", methods=["POST"])
 @blp.arguments(TransitionSchema)
 @blp.response(200, PlanSchema)
+@blp.alt_response(409, response=ERROR[409])
 @roles_required(*PLAN_PROPOSERS)
 def transition(data, plan_id):
     """Submit (上报), return, approve or lock a plan."""
@@ -115,7 +120,7 @@ def transition(data, plan_id):
 
 @blp.route("/<int:plan_id>/comments", methods=["POST"])
 @blp.arguments(CommentSchema)
-@blp.response(201)
+@blp.response(201, CommentOutSchema)
 @roles_required(*PLAN_READERS)
 def comment(data, plan_id):
     """Add a comment to a plan."""
@@ -125,6 +130,7 @@ def comment(data, plan_id):
 
 @blp.route("/<int:plan_id>/revisions", methods=["POST"])
 @blp.response(201, PlanSchema)
+@blp.alt_response(409, response=ERROR[409])
 @roles_required(*PLAN_DECIDERS)
 def revise(plan_id):
     """Open a new draft revision of a locked plan."""
@@ -132,7 +138,7 @@ def revise(plan_id):
 
 
 @blp.route("/<int:plan_id>/diff", methods=["GET"])
-@blp.response(200)
+@blp.response(200, DiffSchema)
 @roles_required(*PLAN_READERS)
 def diff(plan_id):
     """Return what a revision changes against its parent."""
@@ -157,7 +163,7 @@ def patch_target(data, target_id):
 
 
 @blp.route("/progress", methods=["GET"])
-@blp.response(200)
+@blp.response(200, ProgressRowSchema(many=True))
 @roles_required(*PLAN_READERS)
 def get_progress():
     """Return target, planned, notified and done per department, category and year."""

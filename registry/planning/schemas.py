@@ -1,7 +1,18 @@
 """Marshmallow schemas of the planning API (input and output kept apart)."""
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from registry.api_base import UtcDateTime
+from registry.enums import Category, TargetMeasure
+from registry.orgs.reference import DEPARTMENTS
+from registry.planning.inputs import PLAN_PERIOD
+from registry.planning.workflow import TRANSITIONS
+
+# Documentation of values the services parse themselves (they also accept e.g. "2025" for 2025).
+_YEAR = {"type": "integer", "minimum": PLAN_PERIOD[0], "maximum": PLAN_PERIOD[1]}
+_QUOTAS = {"description": "配额 {类别: {年度: 数量}}，如 {\"official_car\": {\"2025\": 10}}；不填为不限"}
+_BUDGETS = {"description": "预算 {年度: 金额（元）}，如 {\"2025\": 5000000}；不填为不限"}
 
 
 class PlanCreateSchema(Schema):
@@ -10,12 +21,13 @@ class PlanCreateSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    year_from = fields.Raw(required=True, metadata={"description": "起始年度（2024—2027）"})
-    year_to = fields.Raw(required=True, metadata={"description": "截止年度（2024—2027）"})
-    department = fields.String(load_default=None, metadata={"description": "部门代码，不填为全市"})
+    year_from = fields.Raw(required=True, metadata={**_YEAR, "description": "起始年度（2024—2027）"})
+    year_to = fields.Raw(required=True, metadata={**_YEAR, "description": "截止年度（2024—2027）"})
+    department = fields.String(load_default=None, metadata={"description": "部门代码，不填为全市",
+                                                            "enum": [d[0] for d in DEPARTMENTS]})
     name = fields.String(load_default=None)
-    quotas = fields.Dict(load_default=dict)
-    budgets = fields.Dict(load_default=dict)
+    quotas = fields.Dict(load_default=dict, metadata=_QUOTAS)
+    budgets = fields.Dict(load_default=dict, metadata=_BUDGETS)
 
 
 class PlanSettingsSchema(Schema):
@@ -24,8 +36,8 @@ class PlanSettingsSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    quotas = fields.Dict(load_default=dict)
-    budgets = fields.Dict(load_default=dict)
+    quotas = fields.Dict(load_default=dict, metadata=_QUOTAS)
+    budgets = fields.Dict(load_default=dict, metadata=_BUDGETS)
 
 
 class PlanSchema(Schema):
@@ -45,7 +57,7 @@ class PlanSchema(Schema):
     quotas = fields.Dict()
     budgets = fields.Dict()
     summary = fields.Dict()
-    built_at = fields.DateTime(allow_none=True)
+    built_at = UtcDateTime(allow_none=True)
 
 
 class PlacementQuerySchema(Schema):
@@ -54,11 +66,11 @@ class PlacementQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    year = fields.Integer(load_default=None)
+    year = fields.Integer(load_default=None, validate=validate.Range(*PLAN_PERIOD, error="年度：应为 {min}—{max}"))
     unplaced = fields.Boolean(load_default=False)
-    category = fields.String(load_default=None)
-    page = fields.Integer(load_default=1)
-    per_page = fields.Integer(load_default=100)
+    category = fields.String(load_default=None, metadata={"enum": Category.values()})
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000, error="页码：应为 {min}—{max}"))
+    per_page = fields.Integer(load_default=100, validate=validate.Range(1, 1000, error="每页条数：应为 {min}—{max}"))
 
 
 class PlacementSchema(Schema):
@@ -82,14 +94,62 @@ class PlacementSchema(Schema):
     explanation = fields.String()
 
 
+class PlacementPageSchema(Schema):
+    """One page of a plan's placements."""
+
+    total = fields.Integer(metadata={"description": "符合条件的总数"})
+    page = fields.Integer()
+    items = fields.List(fields.Nested(PlacementSchema))
+
+
+class DiffRowSchema(Schema):
+    """An asset a revision adds, removes or moves."""
+
+    asset_id = fields.Integer()
+    code = fields.String()
+    year = fields.Integer(allow_none=True, metadata={"description": "本修订（移除的：上一版）中的年度"})
+    other_year = fields.Integer(allow_none=True, metadata={"description": "另一版中的年度"})
+    explanation = fields.String(allow_none=True)
+
+
+class DiffSchema(Schema):
+    """What a revision changes against its parent (nothing for a first revision)."""
+
+    parent_id = fields.Integer(allow_none=True)
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    added = fields.List(fields.Nested(DiffRowSchema))
+    removed = fields.List(fields.Nested(DiffRowSchema))
+    moved = fields.List(fields.Nested(DiffRowSchema))
+
+
+class ProgressRowSchema(Schema):
+    """One department x category line of the progress dashboard; the lists follow `years`."""
+
+    department = fields.String()
+    category = fields.String()
+    target = fields.Integer(allow_none=True)
+    years = fields.List(fields.Integer())
+    planned = fields.List(fields.Integer())
+    notified = fields.List(fields.Integer())
+    done = fields.List(fields.Integer())
+
+
+class CommentOutSchema(Schema):
+    """A comment added to a plan."""
+
+    id = fields.Integer()
+    comment = fields.String()
+
+
 class PinSchema(Schema):
     """Pin or move an asset (id or code) to a year."""
 
     class Meta:
         unknown = EXCLUDE
 
-    asset = fields.Raw(required=True)
-    year = fields.Raw(required=True)
+    asset = fields.Raw(required=True, metadata={"description": "设备 id 或设备编码",
+                                                "oneOf": [{"type": "integer", "minimum": 1}, {"type": "string"}]})
+    year = fields.Raw(required=True, metadata={**_YEAR, "description": "列入年度（须在计划年度范围内）"})
     reason = fields.String(load_default=None)
 
 
@@ -99,7 +159,8 @@ class TransitionSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    action = fields.String(required=True)
+    action = fields.String(required=True, metadata={"enum": list(TRANSITIONS),
+                                                    "description": "submit 上报、return 退回、approve 审批、lock 锁定"})
     comment = fields.String(load_default=None)
 
 
@@ -133,8 +194,8 @@ class TargetUpdateSchema(Schema):
         unknown = EXCLUDE
 
     title = fields.String()
-    measure = fields.String()
-    value = fields.Raw()
-    start_year = fields.Raw()
-    deadline_year = fields.Raw()
+    measure = fields.String(metadata={"enum": TargetMeasure.values(), "description": "count 数量 或 percentage 百分比"})
+    value = fields.Raw(metadata={"type": "number", "minimum": 0, "description": "目标值（百分比不超过 100）"})
+    start_year = fields.Raw(metadata={**_YEAR, "description": "起始年度"})
+    deadline_year = fields.Raw(metadata={**_YEAR, "description": "期限年度"})
     citation = fields.String()

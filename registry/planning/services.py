@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from registry.assets.models import Asset
 from registry.audit import services as audit
 from registry.bulk import bulk_insert
-from registry.db_types import utcnow
+from registry.db_types import as_id, utcnow
 from registry.enums import PlanStatus
 from registry.errors import Conflict, NotFound, ValidationFailed
 from registry.extensions import db
@@ -141,8 +141,8 @@ def _build(plan: Plan, user) -> None:
 def _asset(ref) -> Asset:
     text = str(ref).strip()
     asset = None
-    if text.isdigit():
-        asset = db.session.get(Asset, int(text))
+    if as_id(text) is not None:  # an id; anything else may be a code
+        asset = db.session.get(Asset, as_id(text))
     if asset is None:
         asset = db.session.scalar(sa.select(Asset).where(Asset.code == text))
     if asset is None or asset.deleted_at is not None:

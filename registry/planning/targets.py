@@ -4,6 +4,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from registry.audit import services as audit
+from registry.db_types import as_id
 from registry.enums import TargetMeasure
 from registry.errors import NotFound, ValidationFailed
 from registry.extensions import db
@@ -43,7 +44,7 @@ def update_target(target_id: int, data, user=None) -> PlanTarget:
     years = {}
     for key, label in (("start_year", "起始年度"), ("deadline_year", "期限年度")):
         text = str(values[key]).strip()
-        if not text.isdigit() or not PLAN_PERIOD[0] <= int(text) <= PLAN_PERIOD[1]:
+        if as_id(text) is None or not PLAN_PERIOD[0] <= int(text) <= PLAN_PERIOD[1]:
             errors[key] = [f"{label}须为 {PLAN_PERIOD[0]}—{PLAN_PERIOD[1]} 之间的年份（当前：{text}）"]
         else:
             years[key] = int(text)

@@ -10,6 +10,10 @@ import calendar
 from datetime import date, timedelta
 
 
+# Dates rules are evaluated on: thresholds reach decades back, deadlines years ahead, within `date`'s range.
+AS_OF_RANGE = (date(1900, 1, 1), date(2100, 12, 31))
+
+
 def last_day(year: int, month: int) -> int:
     """Return the number of days in `month` of `year`."""
     return calendar.monthrange(year, month)[1]

@@ -18,7 +18,7 @@ def changes_from_form(form) -> dict:
         deadline = {"type": "fixed", "date": form.get("deadline_date") or None}
     elif kind == "days_after_notice":
         days = (form.get("deadline_days") or "").strip()
-        deadline = {"type": "days_after_notice", "days": int(days) if days.lstrip("-").isdigit() else days}
+        deadline = {"type": "days_after_notice", "days": int(days) if days.lstrip("-").isascii() and days.lstrip("-").isdigit() else days}
     else:
         deadline = None
     return {

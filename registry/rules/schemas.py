@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from registry.db_types import MAX_ID
 from registry.enums import Category
+from registry.rules.dates import AS_OF_RANGE
 
 
 class RuleOut(Schema):
@@ -38,11 +40,12 @@ class RuleDetailOut(RuleOut):
 class FindingsQuery(Schema):
     """Query string of GET /findings."""
 
-    as_of = fields.Date(required=True, metadata={"description": "评估日期 YYYY-MM-DD"})
+    as_of = fields.Date(required=True, validate=validate.Range(*AS_OF_RANGE, error="评估日期：应在 {min} 到 {max} 之间"),
+                        metadata={"description": "评估日期 YYYY-MM-DD（1900-01-01 到 2100-12-31）"})
     category = fields.String(validate=validate.OneOf(Category.values()))
     result = fields.String(validate=validate.OneOf(["hit", "undeterminable"]))
     limit = fields.Integer(load_default=1000, validate=validate.Range(1, 10000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, MAX_ID))
 
 
 class FindingOut(Schema):
@@ -65,7 +68,8 @@ class FindingOut(Schema):
 class FindingsOut(Schema):
     """The findings of one evaluation."""
 
-    evaluation_id = fields.Integer()
+    evaluation_id = fields.Integer(allow_none=True,
+                                   metadata={"description": "所用的已保存评估；该日期没有已保存的评估时为 null（现场计算，不保存）"})
     as_of = fields.Date()
     rule_versions = fields.Dict()
     total = fields.Integer()

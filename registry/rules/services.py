@@ -8,7 +8,9 @@ import sqlalchemy as sa
 from registry.assets.models import Asset
 from registry.db_types import utcnow
 from registry.enums import Category
+from registry.errors import ValidationFailed
 from registry.extensions import db
+from registry.rules.dates import AS_OF_RANGE
 from registry.rules.engine import CLOSED_STATUSES, CompiledRule, in_force
 from registry.rules.models import Evaluation, Finding, Rule
 from registry.rules.results import FindingResult
@@ -26,7 +28,10 @@ def active_rules(as_of: date, category: Category | None = None) -> list[Rule]:
 
 
 def compile_rules(as_of: date, category: Category | None = None, rules: list[Rule] | None = None) -> list[CompiledRule]:
-    """Bind the active rules (or `rules`) to `as_of`."""
+    """Bind the active rules (or `rules`) to `as_of`; raise ValidationFailed for a date outside AS_OF_RANGE."""
+    low, high = AS_OF_RANGE
+    if not low <= as_of <= high:
+        raise ValidationFailed("评估日期有误", {"as_of": [f"评估日期：应在 {low} 到 {high} 之间"]})
     return [CompiledRule(r, as_of) for r in (rules if rules is not None else active_rules(as_of, category))]
 
 
@@ -56,11 +61,28 @@ def sql_results(as_of: date, category: Category | None = None,
     out = []
     for cr in compile_rules(as_of, category, rules):
         for row in db.session.execute(cr.select(dialect)).mappings():
-            out.append(_result_from_row(row))
+            out.append(result_from_row(row))
     return out
 
 
-def _result_from_row(row) -> FindingResult:
+def findings_source(as_of: date, category: Category | None = None, evaluation_id: int | None = None):
+    """Return a subquery with the columns of `findings`: a saved evaluation's rows, or the live results unsaved.
+
+    The live form (no `evaluation_id`) is what a read asks for a date nobody evaluated: it must not save an
+    evaluation, since the newest saved one (by date) is what plans and notices are built from.
+    """
+    findings = Finding.__table__
+    if evaluation_id is not None:
+        return sa.select(*(findings.c[name] for name in FINDING_COLUMNS)).where(
+            findings.c.evaluation_id == evaluation_id).subquery()
+    selects = [cr.select(db.engine.dialect.name) for cr in compile_rules(as_of, category)]
+    if not selects:
+        return sa.select(*(findings.c[name] for name in FINDING_COLUMNS)).where(sa.false()).subquery()
+    return sa.union_all(*selects).subquery()
+
+
+def result_from_row(row) -> FindingResult:
+    """Turn a row with the columns of `findings` (as either database returns them) into a FindingResult."""
     import json
     from registry.enums import RuleOutcome
     figures = row["figures"]

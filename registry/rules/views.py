@@ -14,6 +14,7 @@ from registry.assets.models import Asset
 from registry.enums import Role, RuleOutcome
 from registry.errors import NotFound, ValidationFailed
 from registry.extensions import db
+from registry.rules.dates import AS_OF_RANGE
 from registry.rules.forms import changes_from_form
 from registry.rules.kinds import KINDS
 from registry.rules.models import Rule
@@ -27,10 +28,12 @@ RULE_EDITORS = (Role.TASKFORCE,)
 
 
 def _as_of() -> date:
+    """Return the requested evaluation date, or today when it is missing, malformed or outside AS_OF_RANGE."""
     try:
-        return date.fromisoformat(request.args.get("as_of") or request.form.get("as_of") or "")
+        as_of = date.fromisoformat(request.args.get("as_of") or request.form.get("as_of") or "")
     except ValueError:
         return date.today()
+    return as_of if AS_OF_RANGE[0] <= as_of <= AS_OF_RANGE[1] else date.today()
 
 
 @bp.route("/")
