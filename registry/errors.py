@@ -154,10 +154,21 @@ def register_error_handlers(app: Flask) -> None:
         return _respond(500, "服务器内部错误，请联系管理员")
 
 
+# SQLSTATE class 08 (connection exception), admin/crash shutdown, "cannot connect now" (starting or stopping).
+_TRANSIENT_STATES = ("08", "57P01", "57P02", "57P03")
+# Driver messages of a connection that could not be made or was lost (psycopg gives no SQLSTATE for these).
+_TRANSIENT_TEXT = ("connection failed", "server closed the connection", "consuming input failed",
+                   "connection is closed", "connection is lost", "terminating connection", "database is locked")
+
+
 def _transient(err: sa.exc.DBAPIError, db) -> bool:
     """Tell a lost/busy database (retry later) from an operational error that will happen again."""
-    if err.connection_invalidated or "database is locked" in str(err):
+    state = getattr(err.orig, "sqlstate", None) or ""
+    if err.connection_invalidated or state.startswith(_TRANSIENT_STATES):
         return True
+    if any(text in str(err.orig).lower() for text in _TRANSIENT_TEXT):
+        return True
+    # Unknown wording: decide by whether the database answers now.
     try:
         with db.engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
