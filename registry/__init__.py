@@ -137,9 +137,11 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
-    """Require login everywhere except the public endpoints, and set security headers."""
+    """Require login everywhere except the public endpoints, set security headers, refuse NUL characters."""
     from registry.accounts.security import init_security
     init_security(app)
+    from registry.inputs import init_inputs
+    init_inputs(app)  # after the login gate: an anonymous caller learns nothing from it
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -170,3 +170,24 @@ def test_a_notice_cannot_be_dated_in_the_future_or_before_1900(app, client, worl
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Notice)) == before
     assert client.post("/api/v1/notices/issue", json={}, headers=_as(world, "maintainer-jgsw")).status_code == 201
+
+
+@pytest.mark.parametrize("method, url, body, field", [
+    ("post", "/api/v1/units", {"name": "锦绣\x00物业", "township": "和庄镇"}, "name"),
+    ("get", "/api/v1/units?q=%00", None, "q"),
+    ("get", "/api/v1/assets/export?category=elevator&township=%00", None, "township"),
+    ("post", "/api/v1/plans/", {"year_from": 2025, "year_to": 2027, "name": "试点\x00计划"}, "name"),
+    ("get", "/api/v1/rules/XZ-12%00", None, "code"),
+])
+def test_nul_characters_are_refused_on_both_databases(client, world, method, url, body, field):
+    # PostgreSQL text cannot hold U+0000: each of these was a 500 there (and stored or ignored on SQLite).
+    resp = getattr(client, method)(url, json=body, headers=_as(world, "taskforce" if "plans" in url or "rules" in url
+                                                                else "maintainer-zjj"))
+    assert resp.status_code == 422, resp.get_data(as_text=True)
+    assert resp.json["errors"] == {field: ["不能包含空字符（U+0000）"]}
+
+
+def test_nul_characters_are_refused_on_web_forms_too(app, client, login):
+    login("maintainer", "zjj")
+    resp = client.get("/assets/c/elevator?township=%00")
+    assert resp.status_code == 422 and "空字符" in resp.get_data(as_text=True)
