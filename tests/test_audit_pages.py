@@ -75,7 +75,9 @@ def test_sql_metacharacters_in_every_filter(auditor, app, field):
             resp = auditor.get(path, query_string={field: value})
             assert resp.status_code in (200, 422), (path, value)
             if resp.status_code == 422:
-                assert "查询条件有误" in resp.get_data(as_text=True)
+                # A NUL is refused for every request before the view (registry/inputs.py), in its own words.
+                expected = "不能包含空字符" if "\x00" in value else "查询条件有误"
+                assert expected in resp.get_data(as_text=True), (path, value)
             elif path == "/audit/":
                 assert _ids(resp.get_data(as_text=True)) == [], value  # matched literally: nothing has it
             else:
