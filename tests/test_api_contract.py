@@ -191,3 +191,16 @@ def test_nul_characters_are_refused_on_web_forms_too(app, client, login):
     login("maintainer", "zjj")
     resp = client.get("/assets/c/elevator?township=%00")
     assert resp.status_code == 422 and "空字符" in resp.get_data(as_text=True)
+
+
+def test_target_values_and_costs_beyond_their_columns_are_refused(app, client, world, login):
+    # plan_targets.value is NUMERIC(12, 2): PostgreSQL refused 11,914,270,205 with a 500; SQLite stored it.
+    resp = client.patch(f"/api/v1/plans/targets/{world.ids['target'][0]}", json={"value": 11914270205},
+                        headers=_as(world, "taskforce"))
+    assert resp.status_code == 422 and "9999999999.99" in resp.json["errors"]["value"][0]
+    from registry.planning.models import ReplacementCost
+    with app.app_context():
+        cost_id = db.session.scalar(sa.select(ReplacementCost.id).limit(1))
+    login("taskforce", None)
+    resp = client.post(f"/plans/costs/{cost_id}", data={"unit_cost": str(10**19)})  # beyond BIGINT on both
+    assert resp.status_code == 422 and "不能大于" in resp.get_data(as_text=True)

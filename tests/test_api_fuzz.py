@@ -1,12 +1,16 @@
 """API fuzzing (issue 9 item 2): schemathesis calls every operation of the OpenAPI document.
 
 Each operation of /api/v1/openapi.json becomes one test. Schemathesis generates requests for it
-(coverage phase: boundary and invalid values, missing fields; fuzzing phase: random valid and
-invalid data), sends them in-process to the WSGI app with the API token of a role the view allows,
-and fails on any 5xx, an undocumented status code or content type, or a body that breaks the
-documented schema. Generated ids are mapped onto seeded rows, so success paths are reached too.
+(examples phase: documented examples; coverage phase: boundary and invalid values, missing fields,
+other methods; fuzzing phase: random valid and invalid data), sends them in-process to the WSGI app
+with the API token of a role the view allows, and fails on any 5xx, an undocumented status code or
+content type, or a body that breaks the documented schema. The world of tests/fuzz_world.py is
+seeded once and restored before each operation; generated ids are mapped onto its rows, so success
+paths are reached too.
 
-Fast by default (`make test`); FUZZ_MAX_EXAMPLES raises the examples per operation (`make fuzz`).
+Fast and deterministic by default (`make test`): 10 examples per operation, fixed seed, no example
+database. FUZZ_MAX_EXAMPLES raises the examples per operation, FUZZ_SEED changes the seed and
+FUZZ_REPORT names a Markdown file for the answers per operation (`make fuzz`). See docs/reliability.md.
 """
 from __future__ import annotations
 

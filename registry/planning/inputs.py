@@ -8,9 +8,11 @@ from registry.errors import ValidationFailed
 
 # The period of 新政〔2024〕3号: renewal runs from 2024 to 2027.
 PLAN_PERIOD = (2024, 2027)
+MAX_COST = 10**12  # 元 per asset: far above any real price, far below the BIGINT column and its sums
 
 
-def _int(value, *, field: str, label: str, errors: dict, minimum: int | None = None) -> int | None:
+def _int(value, *, field: str, label: str, errors: dict, minimum: int | None = None,
+         maximum: int | None = None) -> int | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool):
@@ -26,6 +28,9 @@ def _int(value, *, field: str, label: str, errors: dict, minimum: int | None = N
         return None
     if minimum is not None and number < minimum:
         errors.setdefault(field, []).append(f"{label}不能小于 {minimum}（当前：{value}）")
+        return None
+    if maximum is not None and number > maximum:
+        errors.setdefault(field, []).append(f"{label}不能大于 {maximum}（当前：{value}）")
         return None
     return int(number)
 
@@ -115,7 +120,7 @@ def parse_pin_year(value, years: list[int]) -> int:
 def parse_cost(value, label: str) -> int:
     """Return a non-negative whole-yuan cost or raise."""
     errors: dict = {}
-    cost = _int(value, field="unit_cost", label=label, errors=errors, minimum=0)
+    cost = _int(value, field="unit_cost", label=label, errors=errors, minimum=0, maximum=MAX_COST)
     if cost is None and not errors:
         errors["unit_cost"] = [f"请填写{label}"]
     if errors:

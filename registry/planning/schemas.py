@@ -195,7 +195,8 @@ class TargetUpdateSchema(Schema):
 
     title = fields.String()
     measure = fields.String(metadata={"enum": TargetMeasure.values(), "description": "count 数量 或 percentage 百分比"})
-    value = fields.Raw(metadata={"type": "number", "minimum": 0, "description": "目标值（百分比不超过 100）"})
+    value = fields.Raw(metadata={"type": "number", "minimum": 0, "maximum": 9999999999.99,
+                                "description": "目标值（百分比不超过 100）"})
     start_year = fields.Raw(metadata={**_YEAR, "description": "起始年度"})
     deadline_year = fields.Raw(metadata={**_YEAR, "description": "期限年度"})
     citation = fields.String()

@@ -12,6 +12,7 @@ from registry.planning.inputs import PLAN_PERIOD, parse_cost
 from registry.planning.models import PlanTarget, ReplacementCost
 
 EDITABLE = ("measure", "value", "start_year", "deadline_year", "citation", "title")
+MAX_VALUE = Decimal("9999999999.99")  # plan_targets.value is NUMERIC(12, 2)
 
 
 def _snapshot(t: PlanTarget) -> dict:
@@ -34,10 +35,10 @@ def update_target(target_id: int, data, user=None) -> PlanTarget:
         measure = None
     try:
         value = Decimal(str(values["value"]).strip())
-        if not value.is_finite() or value < 0:
+        if not value.is_finite() or not 0 <= value <= MAX_VALUE:
             raise InvalidOperation
     except InvalidOperation:
-        errors["value"] = [f"目标值须为不小于 0 的数字（当前：{values['value']}）"]
+        errors["value"] = [f"目标值须为 0 到 {MAX_VALUE} 之间的数字（当前：{values['value']}）"]
         value = None
     if measure is TargetMeasure.PERCENTAGE and value is not None and value > 100:
         errors["value"] = [f"百分比目标不能超过 100（当前：{value}）"]
