@@ -11,18 +11,22 @@ DEMO_COUNT ?= 5000
 RUN_SCHEDULER ?= 1
 FUZZ_MAX_EXAMPLES ?= 1000
 FUZZ_TIMEOUT ?= 2400
+WEB_FUZZ_EXAMPLES ?= 20
 
 .PHONY: run setup system-deps migrate demo serve serve-prod test test-sqlite test-pg fuzz clean-demo drills load-test load-smoke
 
-# The scheduler runs as its own process beside the server (never inside it); the trap stops it
-# when the server stops (Ctrl+C or exit). RUN_SCHEDULER=0 serves without it.
+# The scheduler and the background-task worker run as their own processes beside the server (never
+# inside it); the trap stops them when the server stops (Ctrl+C or exit). RUN_SCHEDULER=0 serves without the scheduler.
 run: demo
 	@echo "演示账户与初始密码见 instance/demo-accounts.txt"
-	@if [ "$(RUN_SCHEDULER)" = "1" ]; then \
+	@$(FLASK) registry notices check-base-url
+	@$(FLASK) registry worker & worker=$$!; \
+	if [ "$(RUN_SCHEDULER)" = "1" ]; then \
 	  $(FLASK) registry scheduler & sched=$$!; \
-	  trap 'kill $$sched 2>/dev/null; wait $$sched 2>/dev/null' EXIT INT TERM; \
+	  trap 'kill $$sched $$worker 2>/dev/null; wait $$sched $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(FLASK) run --host 127.0.0.1 --port 5000; \
 	else \
+	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(FLASK) run --host 127.0.0.1 --port 5000; \
 	fi
 
@@ -61,7 +65,8 @@ test-pg: setup
 
 # The fast version of tests/test_api_fuzz.py runs in `make test`; this one generates FUZZ_MAX_EXAMPLES requests
 # per operation and phase, stops after FUZZ_TIMEOUT seconds per database (exit 124), and writes a table of the
-# answers per operation to test-artifacts/fuzz-{sqlite,pg}.md.
+# answers per operation to test-artifacts/fuzz-{sqlite,pg}.md. Then the web fuzz (tests/test_web_fuzz.py) with
+# WEB_FUZZ_EXAMPLES random values per query/form key, on both databases.
 fuzz: setup
 	mkdir -p test-artifacts
 	FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) FUZZ_REPORT=test-artifacts/fuzz-sqlite.md \
@@ -69,6 +74,9 @@ fuzz: setup
 	scripts/pg-setup.sh registry_test registry_restore
 	REGISTRY_TEST_DATABASE_URL=$(PG_TEST_URL) FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) FUZZ_REPORT=test-artifacts/fuzz-pg.md \
 	  timeout $(FUZZ_TIMEOUT) $(PY) -m pytest -q tests/test_api_fuzz.py $(PYTEST_ARGS)
+	WEB_FUZZ_EXAMPLES=$(WEB_FUZZ_EXAMPLES) timeout $(FUZZ_TIMEOUT) $(PY) -m pytest -q tests/test_web_fuzz.py $(PYTEST_ARGS)
+	REGISTRY_TEST_DATABASE_URL=$(PG_TEST_URL) WEB_FUZZ_EXAMPLES=$(WEB_FUZZ_EXAMPLES) \
+	  timeout $(FUZZ_TIMEOUT) $(PY) -m pytest -q tests/test_web_fuzz.py $(PYTEST_ARGS)
 
 # Fault drills only (PostgreSQL restart, kill -9 of a worker / the scheduler / a job); also part of `make test`.
 drills: setup

@@ -65,7 +65,7 @@ def make_file(path: str, rows: int) -> None:
             "last_inspection_on": date(2025, 6, 1), "assessment_conclusion": AssessmentConclusion.labels()[0],
         }
         for c, s in enumerate(specs):
-            v = values[s.name]
+            v = values.get(s.name)  # fields added since (rated load, speed ...) stay empty: 26 filled columns
             if v is None:
                 continue
             if isinstance(v, date):
@@ -102,7 +102,7 @@ def child(mode: str, path: str, db_url: str | None) -> dict:
         upgrade()
         from registry.orgs.reference import ensure_reference_data
         ensure_reference_data()
-        from registry.assets.importer import run_import
+        from registry.transfer.importer import run_import
         before = rss_mb()
         t, c = time.perf_counter(), cpu()
         first = run_import(data, "bench.xlsx", None, max_rows=2_000_000)
@@ -133,6 +133,7 @@ def main() -> None:
     ap.add_argument("--child")
     ap.add_argument("--file")
     ap.add_argument("--db")
+    ap.add_argument("--sqlite", default="/tmp/import-bench.db", help="SQLite file to use (deleted first)")
     args = ap.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.file, args.db)))
@@ -147,12 +148,12 @@ def main() -> None:
     print(f"{'step':38} {'wall s':>7} {'CPU s':>7} {'peak RSS MB':>12} {'CPU ratio':>9}")
     print(f"{'raw calamine read (baseline)':38} {base['seconds']:7.2f} {base['cpu']:7.2f} {base['peak_mb']:12.0f} "
           f"{1:9.1f}")
-    targets = [("SQLite", "sqlite:////tmp/import-bench.db")]
+    targets = [("SQLite", "sqlite:///" + args.sqlite)]
     if args.pg:
         targets.append(("PostgreSQL", args.pg))
     for name, url in targets:
-        if url.startswith("sqlite") and os.path.exists("/tmp/import-bench.db"):
-            os.unlink("/tmp/import-bench.db")
+        if url.startswith("sqlite") and os.path.exists(args.sqlite):
+            os.unlink(args.sqlite)
         r = run_child("import", path, url)
         print(f"{'import ' + name + ' (read+validate+write)':38} {r['seconds']:7.2f} {r['cpu']:7.2f} "
               f"{r['peak_mb']:12.0f} {r['cpu'] / base['cpu']:9.1f}")

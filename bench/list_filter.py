@@ -72,7 +72,7 @@ def _grow(target: int) -> None:
 
 def _prepare(count: int, grow_to: int | None = None) -> None:
     from flask_migrate import upgrade
-    from registry.assets.demo import seed_demo
+    from registry.demo.inventory import seed_demo
     from registry.assets.models import Asset
     from registry.orgs.reference import ensure_reference_data
     upgrade()
@@ -142,6 +142,7 @@ def _time(fn, repeat: int, setup=None) -> list[float]:
 def run(url: str, count: int, repeat: int, grow_to: int | None = None) -> None:
     """Seed if needed, then print p50/p95 per scenario and the baseline."""
     from registry.assets import queries
+    from registry.assets.filters import parse_filters
     from registry.enums import Category
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False,
                       "WTF_CSRF_ENABLED": False})
@@ -160,7 +161,7 @@ def run(url: str, count: int, repeat: int, grow_to: int | None = None) -> None:
         rows = [("baseline: SELECT id ... WHERE id > ? ORDER BY id LIMIT 50", baseline)]
 
         def page(category, args, user):
-            f = queries.parse_filters(MultiDict(args), Category(category))
+            f = parse_filters(MultiDict(args), Category(category))
             return queries.list_assets(f, user, summary=True)  # what the web list calls
 
         def fresh():
@@ -174,12 +175,12 @@ def run(url: str, count: int, repeat: int, grow_to: int | None = None) -> None:
             lambda: page("pipe", {"township": rng.choice(["龙湖镇", "新建路街道", "辛店镇"])}, maintainer),
             repeat, fresh)))
         rows.append(("API rows (ORM + category detail): elevator, grade", _time(
-            lambda: queries.list_assets(queries.parse_filters(MultiDict({"grade": "poor"}), Category.ELEVATOR),
+            lambda: queries.list_assets(parse_filters(MultiDict({"grade": "poor"}), Category.ELEVATOR),
                                         taskforce, with_detail=True), repeat, fresh)))
 
         # Walk 20 pages deep with the cursor: each page must cost the same as the first.
         def deep():
-            f = queries.parse_filters(MultiDict({"grade": "bad"}), Category.ELEVATOR)
+            f = parse_filters(MultiDict({"grade": "bad"}), Category.ELEVATOR)
             cursor = None
             times = []
             for _ in range(20):
@@ -211,14 +212,19 @@ def run(url: str, count: int, repeat: int, grow_to: int | None = None) -> None:
         print(f"{label:58} {min(values):8.2f} {p50:8.2f} {p95:8.2f} {p50 / base_p50:12.1f}x")
 
 
-def main() -> None:
-    """Parse arguments and run the benchmark."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def database_arguments(description: str, repeat: int) -> argparse.ArgumentParser:
+    """The arguments every 1M-asset bench shares: the scratch database, how it is seeded and grown, repeats."""
+    parser = argparse.ArgumentParser(description=description.splitlines()[0])
     parser.add_argument("--url", required=True, help="database URL (a scratch database outside the repository)")
     parser.add_argument("--count", type=int, default=100_000, help="assets to seed when the database is empty")
     parser.add_argument("--grow-to", type=int, help="after seeding, copy the demo rows up to this many assets")
-    parser.add_argument("--repeat", type=int, default=40)
-    args = parser.parse_args()
+    parser.add_argument("--repeat", type=int, default=repeat)
+    return parser
+
+
+def main() -> None:
+    """Parse arguments and run the benchmark."""
+    args = database_arguments(__doc__, 40).parse_args()
     run(args.url, args.count, args.repeat, args.grow_to)
 
 

@@ -52,7 +52,7 @@ def prepare(url: str, count: int, source: str) -> None:
         if have != count:
             if have:
                 raise SystemExit(f"database holds {have} assets, not {count}: use a fresh database")
-            from registry.assets.demo import seed_demo
+            from registry.demo.inventory import seed_demo
             started = time.perf_counter()
             seed_demo(count)
             print(f"seeded {count} assets in {time.perf_counter() - started:.1f} s", file=sys.stderr)

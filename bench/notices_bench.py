@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from notice_samples import make_items, scratch_app  # noqa: E402
+from notice_samples import issue, make_items, scratch_app  # noqa: E402
 
 
 def _p50(samples: list[float]) -> float:
@@ -34,10 +34,9 @@ def main() -> None:
             from flask import render_template
             from registry import pdf
             from registry.notices.printing import notice_job, render_notice
-            from registry.notices.services import issue_notices
 
             t0 = time.perf_counter()
-            notices = issue_notices(make_items(args.batch, 1), None, issued_on=date(2025, 7, 16), render=False)
+            notices = issue(make_items(args.batch, 1), date(2025, 7, 16))
             import os
             print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
             print(f"issued {len(notices)} notices (numbers, rows, audit; no PDF) in {time.perf_counter() - t0:.1f} s")

@@ -82,7 +82,7 @@ def main() -> None:
     print(f"database: {args.url.split('@')[-1]}  assets: {args.count:,}  load average: {os.getloadavg()[0]:.1f}")
     _reset(app)
     with app.app_context():
-        from registry.assets.demo import seed_demo
+        from registry.demo.inventory import seed_demo
         from registry.planning import candidates, services
         from registry.planning.builder import Settings, build
         from registry.planning.reference import ensure_planning_reference

@@ -27,7 +27,7 @@ def main() -> None:
     from flask_migrate import downgrade, upgrade
 
     from registry import create_app
-    from registry.assets.demo import seed_demo
+    from registry.demo.inventory import seed_demo
     from registry.bulk import bulk_insert
     from registry.extensions import db
 

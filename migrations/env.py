@@ -5,13 +5,16 @@ from flask import current_app
 
 from alembic import context
 
+from registry.assets.search import include_object
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# Keep the application loggers alive: env.py runs inside a live app (restore, tests).
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 
@@ -93,6 +96,9 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+
+    # The keyword-search tables and indexes (migration 0019) have no model: autogenerate leaves them be.
+    conf_args.setdefault("include_object", include_object)
 
     connectable = get_engine()
 

@@ -3,8 +3,9 @@
 The OpenAPI document has no catch-all ("default") response: each operation lists the statuses it
 really answers with, so a client (and the schemathesis fuzz test, tests/test_api_fuzz.py) can rely
 on it. `ErrorResponsesPlugin` adds the ones that follow from the operation's shape (401/403 for
-every call, 404 when the path names an object, 400 for a malformed JSON body, 422 when it takes
-input); views declare the others (409, 412, 428) with `@blp.alt_response(code, response=ERROR[code])`.
+every call, and 429 once an address sent too many invalid API tokens; 404 when the path names an
+object, 400 for a malformed JSON body, 422 when it takes input); views declare the others (409,
+412, 428) with `@blp.alt_response(code, response=ERROR[code])`.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
 from registry.db_types import MAX_ID
+from registry.errors import ValidationFailed
 
 # Response components flask-smorest registers for each status (all with ErrorSchema), by code.
 ERROR = {status.value: status.name for status in http.HTTPStatus if status.value >= 400}
@@ -86,11 +88,11 @@ class ErrorResponsesPlugin(BasePlugin):
     """Document the errors that follow from an operation's shape."""
 
     def operation_helper(self, path=None, operations=None, **kwargs):
-        """Add 401/403 to every operation, 404 with path ids, 400 with a JSON body, 422 with any input."""
+        """Add 401/403/429 to every operation, 404 with path ids, 400 with a JSON body, 422 with any input."""
         for operation in (operations or {}).values():
             responses = operation.setdefault("responses", {})
             takes_query = any(isinstance(p, dict) and p.get("in") == "query" for p in operation.get("parameters", []))
-            codes = [401, 403]
+            codes = [401, 403, 429]  # 429: the per-address limit on invalid API tokens (registry/throttle.py)
             if "{" in (path or ""):
                 codes.append(404)
             if "requestBody" in operation:
@@ -107,3 +109,35 @@ class RegistryApi(flask_smorest.Api):
 
     ERROR_SCHEMA = ErrorSchema
     DEFAULT_ERROR_RESPONSE_NAME = None
+
+
+def stacked(*decorators):
+    """Return one decorator that applies `decorators` as if written one above the other, the first on top."""
+    def decorate(view):
+        for decorator in reversed(decorators):
+            view = decorator(view)
+        return view
+
+    return decorate
+
+
+def load_or_fail(schema: ma.Schema, data) -> dict:
+    """Load `data` with `schema`; raise ValidationFailed with Chinese per-field messages."""
+    try:
+        return schema.load(data)
+    except ma.ValidationError as exc:
+        raise ValidationFailed("数据校验未通过，请按提示修改", flatten_errors(exc.messages)) from None
+
+
+def flatten_errors(messages) -> dict[str, list[str]]:
+    """Flatten nested marshmallow errors ({detail: {floors: [...]}}) to {floors: [...]}."""
+    flat: dict[str, list[str]] = {}
+    if not isinstance(messages, dict):
+        return {"_schema": list(messages) if isinstance(messages, list) else [str(messages)]}
+    for key, value in messages.items():
+        if isinstance(value, dict):
+            for k, v in flatten_errors(value).items():
+                flat.setdefault(k, []).extend(v)
+        else:
+            flat.setdefault(key, []).extend(value if isinstance(value, list) else [str(value)])
+    return flat

@@ -1,11 +1,21 @@
 """`flask registry backup` and `flask registry restore`."""
 from __future__ import annotations
 
+import sys
+
 import click
 from flask.cli import with_appcontext
 
+from registry.backup import BackupError, backup, restore
+
 KEY_TABLES = (("assets", "设备"), ("findings", "规则结论"), ("notices", "更新告知书"),
               ("audit_records", "审计记录"), ("users", "用户"))
+
+
+def _fail(what: str, exc: Exception | str) -> None:
+    """Print a Chinese error (no traceback) and exit 1."""
+    click.echo(f"{what}：{exc}", err=True)
+    sys.exit(1)
 
 
 def register(group: click.Group) -> None:
@@ -19,11 +29,10 @@ def register(group: click.Group) -> None:
 @with_appcontext
 def backup_command(out: str) -> None:
     """Back up the database and instance files (notice PDFs, seals) into one .tar.gz bundle."""
-    from registry.backup import BackupError, backup
     try:
         manifest = backup(out)
     except BackupError as exc:
-        raise click.ClickException(str(exc)) from exc
+        _fail("备份失败", exc)
     counts = manifest["counts"]
     click.echo(f"已备份到 {out}（{manifest['dialect']}，{len(counts)} 张表，共 {sum(counts.values())} 行，"
                f"{len(manifest['files'])} 个文件）")
@@ -36,11 +45,10 @@ def backup_command(out: str) -> None:
 @with_appcontext
 def restore_command(bundle: str, force: bool) -> None:
     """Restore a backup bundle into the configured (empty) database; verify counts and hashes."""
-    from registry.backup import BackupError, restore
     try:
         manifest, summary, problems = restore(bundle, force=force)
     except BackupError as exc:
-        raise click.ClickException(str(exc)) from exc
+        _fail("恢复失败", exc)
     click.echo(f"已从 {bundle} 恢复（备份时间 {manifest['created_at']}）")
     for table, label in KEY_TABLES:
         click.echo(f"{label}（{table}）：{summary.counts.get(table, 0)} 行")
@@ -50,6 +58,6 @@ def restore_command(bundle: str, force: bool) -> None:
     if problems:
         for line in problems:
             click.echo(line, err=True)
-        raise click.ClickException(f"恢复结果与备份清单不一致（{len(problems)} 处）")
+        _fail("恢复结果与备份清单不一致", f"{len(problems)} 处（见上）")
     click.echo("行数、内容哈希和文件均与备份清单一致")
     click.echo("提示：请运行 flask registry audit verify 校验审计日志哈希链")

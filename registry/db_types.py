@@ -1,10 +1,12 @@
 """Column helpers shared by the models."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
+from registry import clock
 from registry.enums import LabeledEnum
 
 
@@ -21,8 +23,8 @@ def as_id(text: str) -> int | None:
 
 
 def utcnow() -> datetime:
-    """Return the current UTC time (a callable default, evaluated per row)."""
-    return datetime.now(timezone.utc)
+    """Return the current UTC time (a callable default, evaluated per row); the one clock is registry.clock."""
+    return clock.now()
 
 
 def enum_type(enum_cls: type[LabeledEnum]) -> sa.Enum:
@@ -36,3 +38,27 @@ def enum_type(enum_cls: type[LabeledEnum]) -> sa.Enum:
         values_callable=lambda cls: [m.value for m in cls],
         validate_strings=True,
     )
+
+
+class RecordedBy:
+    """Mixin: who entered the row by hand (`recorded_by_id`, NULL for the system) and when (`created_at`)."""
+
+    # declared_attr: each table gets its own ForeignKey (a Column cannot be shared between tables).
+    @declared_attr
+    def recorded_by_id(cls) -> Mapped[int | None]:
+        """Return the user who recorded the row."""
+        return mapped_column(sa.ForeignKey("users.id"))
+
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class EventRow:
+    """Mixin of a history row: its id (the order of the history), when (`at`) and who acted (`user_id`, NULL: a job)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    @declared_attr
+    def user_id(cls) -> Mapped[int | None]:
+        """Return the user who acted."""
+        return mapped_column(sa.ForeignKey("users.id"))

@@ -96,6 +96,7 @@ class Role(LabeledEnum):
     AUDITOR = ("auditor", "审计管理员")
     MAINTAINER = ("maintainer", "部门维护员")
     INSPECTOR = ("inspector", "检查员")
+    DEPT_HEAD = ("dept_head", "部门负责人")
     TASKFORCE = ("taskforce", "工作专班")
 
 
@@ -117,17 +118,27 @@ class RuleOutcome(LabeledEnum):
         """Return the planning severity: 报废 5 > 淘汰 4 > 强制更新 3 > 安全评估 2 > 建议更新 1."""
         return OUTCOME_SEVERITY[self]
 
+    @classmethod
+    def strictest_first(cls, outcomes) -> list["RuleOutcome"]:
+        """Return the distinct `outcomes`, the strictest (highest severity) first."""
+        return sorted(set(outcomes), key=lambda o: -o.severity)
 
 
 class NoticeStatus(LabeledEnum):
-    """Where a replacement notice stands; completed and voided are final."""
+    """Where a replacement notice stands; a draft has no number until a department head signs it.
 
+    Completed, voided, discarded and superseded are final.
+    """
+
+    DRAFT = ("draft", "拟稿")
     ISSUED = ("issued", "已下达")
     SERVED = ("served", "已送达")
     ACKNOWLEDGED = ("acknowledged", "已签收")
     OVERDUE = ("overdue", "已逾期")
     COMPLETED = ("completed", "已完成")
-    VOIDED = ("voided", "已作废")
+    VOIDED = ("voided", "已作废")  # a signed notice withdrawn: it keeps its number
+    DISCARDED = ("discarded", "已撤稿")  # a draft dropped before signing: it never had a number
+    SUPERSEDED = ("superseded", "已被替代")  # a draft replaced by one made from newer findings
 
 
 class CompletionKind(LabeledEnum):
@@ -136,6 +147,36 @@ class CompletionKind(LabeledEnum):
     SCRAP_CERTIFICATE = ("scrap_certificate", "报废证明")
     DEREGISTRATION = ("deregistration", "注销登记")
     REPLACEMENT = ("replacement", "更新替换设备")
+    RECORDS = ("records", "处置与更新记录")
+
+
+# --- disposal and replacement records ------------------------------------------
+class DisposalWay(LabeledEnum):
+    """How an asset left service."""
+
+    SCRAP_DISMANTLE = ("scrap_dismantle", "报废拆解")
+    TRANSFER = ("transfer", "转让")
+    REALLOCATION = ("reallocation", "调拨")
+    REMANUFACTURE = ("remanufacture", "再制造")
+
+
+class FundingSource(LabeledEnum):
+    """Where the money for a replacement came from (plan 四(三))."""
+
+    CENTRAL_BUDGET = ("central_budget", "中央预算内投资")
+    SPECIAL_BONDS = ("special_bonds", "超长期特别国债")
+    LOCAL_FISCAL = ("local_fiscal", "地方财政")
+    SELF_RAISED = ("self_raised", "自筹")
+    LOAN = ("loan", "贷款")
+    OTHER = ("other", "其他")
+
+
+class EfficiencyLevel(LabeledEnum):
+    """Energy-efficiency level of a new asset (GB energy-efficiency grades)."""
+
+    ADVANCED = ("advanced", "先进")
+    SAVING = ("saving", "节能")
+    ENTRY = ("entry", "准入")
 
 
 # --- elevator ---------------------------------------------------------------
@@ -251,6 +292,10 @@ class EnergyType(LabeledEnum):
 
 
 class EmissionStandard(LabeledEnum):
+    """China's light-vehicle emission stages (国一 … 国六b), as on the 环保信息随车清单."""
+
+    GUO1 = ("guo1", "国一")
+    GUO2 = ("guo2", "国二")
     GUO3 = ("guo3", "国三")
     GUO4 = ("guo4", "国四")
     GUO5 = ("guo5", "国五")
@@ -293,7 +338,22 @@ class TargetMeasure(LabeledEnum):
     COUNT = ("count", "数量")
     PERCENTAGE = ("percentage", "百分比")
 
+
+class BaselineMeasure(LabeledEnum):
+    """What a 2023 baseline counts: equipment investment (元) per sector, or scrapped cars recycled (辆)."""
+
+    INVESTMENT = ("investment", "设备投资额")
+    SCRAPPED_CARS = ("scrapped_cars", "报废汽车回收量")
+
 # --- scheduled jobs and snapshots --------------------------------------------
+class TaskStatus(LabeledEnum):
+    """A background task (a large import, a batch print) as the person who started it sees it."""
+    QUEUED = ("queued", "排队中")
+    RUNNING = ("running", "进行中")
+    DONE = ("done", "已完成")
+    FAILED = ("failed", "失败")
+
+
 class JobStatus(LabeledEnum):
     QUEUED = ("queued", "排队中")
     RUNNING = ("running", "运行中")
@@ -312,7 +372,8 @@ class DiffStatus(LabeledEnum):
 
 MANDATORY_OUTCOMES = frozenset({RuleOutcome.MANDATORY_RENEWAL, RuleOutcome.PHASE_OUT, RuleOutcome.SCRAP})
 
-# Order used by the planner: the more final the outcome, the earlier it is planned.
+# The one order of outcomes (报废 > 淘汰 > 强制更新 > 安全评估 > 建议更新): the planner plans the more final
+# first, and a notice names an asset's strictest outcome.
 OUTCOME_SEVERITY = {RuleOutcome.SCRAP: 5, RuleOutcome.PHASE_OUT: 4, RuleOutcome.MANDATORY_RENEWAL: 3,
                     RuleOutcome.SAFETY_ASSESSMENT: 2, RuleOutcome.SUGGESTED_RENEWAL: 1}
 

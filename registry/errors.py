@@ -9,10 +9,9 @@ from werkzeug.exceptions import HTTPException
 
 
 class DomainError(Exception):
-    """Base of the registry's own errors; `status` is the HTTP answer."""
+    """Base of the registry's own errors; `status` is the HTTP answer, titled by `HTTP_TITLES` (the one place)."""
 
     status = 400
-    title = "请求有误"
 
     def __init__(self, message: str, errors: dict | list | None = None):
         super().__init__(message)
@@ -24,24 +23,112 @@ class ValidationFailed(DomainError):
     """Input did not validate; `errors` maps field (or row) to Chinese messages."""
 
     status = 422
-    title = "数据校验未通过"
 
 
 class NotFound(DomainError):
     status = 404
-    title = "未找到"
 
 
 class PermissionDenied(DomainError):
     status = 403
-    title = "无权访问"
+
+
+class TooManyRequests(DomainError):
+    """A per-address limit was reached; `retry_after` seconds until the window ends."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Conflict(DomainError):
     """A stale version or a state that forbids the action."""
 
     status = 409
-    title = "数据冲突"
+
+
+class PreconditionFailed(DomainError):
+    """An If-Match header named a version that is no longer current."""
+
+    status = 412
+
+
+class PreconditionRequired(DomainError):
+    """A change was sent without the version it was based on."""
+
+    status = 428
+
+
+# Field names that error dicts use as keys, in the words of the page (the one place keys become labels).
+FIELD_LABELS = {
+    "_schema": "表单", "json": "请求体", "form": "表单", "query": "查询参数", "file": "文件", "photo": "照片",
+    "username": "用户名", "display_name": "姓名", "password": "密码", "new_password": "新密码",
+    "current_password": "当前密码", "confirm": "确认密码", "role": "角色", "department": "部门",
+    "reason": "原因", "name": "名称", "token": "令牌", "category": "类别", "asset": "设备", "ids": "设备",
+    "user_unit": "使用单位", "owner_unit": "产权单位", "township": "乡镇/街道", "status": "状态",
+    "replacement_code": "替换设备编码", "kind": "类型", "comment": "意见", "snapshot_id": "清单快照",
+    "series": "统计项", "quotas": "配额", "budgets": "预算", "outcome": "结论", "limit": "条数", "enabled": "启用",
+    "cursor": "分页", "as_of": "评估日期", "action": "操作", "age_max": "使用年限上限", "age_min": "使用年限下限",
+    "assessed_on": "评定日期", "assessor": "评定人", "citation": "依据", "code": "编码",
+    "commissioned_on": "投入使用日期", "registered_on": "登记日期", "deadline_year": "期限年份",
+    "findings": "检查发现", "grade": "状况等级", "measure": "目标类型", "plate_number": "号牌号码",
+    "registration_code": "注册代码", "sort": "排序", "title": "标题", "unit_cost": "单价", "value": "数值",
+    "year": "年份", "year_from": "起始年份", "year_to": "截止年份", "deadline_policy": "整改期限规则",
+    "effective_to": "失效日期", "effective_from": "生效日期", "params": "参数", "finding": "规则结论",
+    "missing": "缺少数据", "stale": "状况等级已过期", "served_on": "送达日期", "recipient": "签收人",
+    "issued_on": "出具日期", "note": "备注", "reference": "凭证编号", "version": "版本", "mapping": "列映射",
+    "sheet": "工作表", "template": "模板", "body": "正文", "seal": "印章", "expires_days": "有效天数",
+}
+
+
+def error_rows(errors) -> list[tuple[str | None, str]]:
+    """Return an error dict (or list) as (Chinese field label or None, Chinese message) rows for a page.
+
+    A Chinese key is already a label; a known English key becomes its label; an unknown one is
+    dropped from view (field messages already name their field, e.g. 「电梯类型：…」).
+    """
+    if not errors:
+        return []
+    errors = in_chinese(errors)
+    if not isinstance(errors, dict):
+        items = [(None, e) for e in (errors if isinstance(errors, (list, tuple)) else [errors])]
+    else:
+        items = list(errors.items())
+    rows = []
+    for key, messages in items:
+        text = messages if isinstance(messages, str) else "；".join(str(m) for m in _flatten(messages))
+        if isinstance(key, int):
+            label = f"第 {key} 行"
+        elif key is None or not str(key).isascii():
+            label = key
+        else:
+            label = FIELD_LABELS.get(str(key))
+            if label and text.startswith(label):
+                label = None  # the message names its field already
+        rows.append((label, text))
+    return rows
+
+
+def _flatten(messages):
+    if isinstance(messages, dict):
+        for value in messages.values():
+            yield from _flatten(value)
+    elif isinstance(messages, (list, tuple)):
+        for value in messages:
+            yield from _flatten(value)
+    else:
+        yield messages
+
+
+# 「RuntimeError: 数据源故障」: the class name is for developers; the message after it is Chinese.
+_EXCEPTION_PREFIX = re.compile(r"^(?:[A-Za-z_][\w.]*(?:Error|Exception|Failure)):\s*")
+
+
+def without_exception_name(text: str | None) -> str:
+    """Return an error text without the leading exception class name a developer would read."""
+    return _EXCEPTION_PREFIX.sub("", text or "")
 
 
 HTTP_TITLES = {
@@ -115,7 +202,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain(err: DomainError):
-        return _respond(err.status, err.message, err.errors)
+        response = app.make_response(_respond(err.status, err.message, err.errors))
+        if isinstance(err, TooManyRequests):
+            response.headers["Retry-After"] = str(err.retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException):

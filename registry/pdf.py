@@ -6,20 +6,35 @@ so a fresh machine needs no font install. One FontConfiguration and the parsed
 stylesheets are reused across renders (WeasyPrint's costliest setup steps).
 Output is deterministic: no creation dates, no random file identifier, so the
 same input gives byte-identical PDFs.
+
+WeasyPrint would fetch any URL a document names (file:///etc/passwd, http://
+inside the intranet). Escaping keeps user text from becoming markup, but the
+renderer is the last line: every fetch goes through `ResourceFetcher`, which
+serves data: URIs and files under registry/static and the configured seal and
+notice folders, and refuses everything else.
+
+Stored PDFs are merged without a new layout by `merge_pdfs` (pypdf): each keeps its own pages,
+fonts and page numbers, so a batch print of stored notices costs a copy, not a render.
 """
 from __future__ import annotations
 
 import atexit
+import io
 import threading
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from flask import current_app, render_template
+from fontTools.ttLib import TTCollection, TTFont
+from pypdf import PdfWriter
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+STATIC_DIR = PACKAGE_DIR / "static"
 FONT_DIR = PACKAGE_DIR / "static" / "fonts"
 STYLE_DIR = PACKAGE_DIR / "static" / "pdf"
 SERIF_REGULAR = FONT_DIR / "NotoSerifSC-GB2312-Regular.otf"
@@ -76,12 +91,53 @@ class PdfJob:
     template_name: str
     context: dict[str, Any] = field(default_factory=dict)
     stylesheet: str = "notice.css"
+    # Folders besides registry/static whose files the document may embed (e.g. the seal images).
+    resource_dirs: tuple[Path, ...] = ()
 
 
 def _weasy():
     import weasyprint
     from weasyprint.text.fonts import FontConfiguration
     return weasyprint, FontConfiguration
+
+
+class RefusedResource(ValueError):
+    """A document named a resource outside the registry's own files."""
+
+
+def _fetcher_class():
+    """Return (once) the URLFetcher subclass that only serves data: URIs and files under given folders."""
+    with _lock:
+        if "fetcher_class" not in _state:
+            from weasyprint.urls import URLFetcher
+
+            class ResourceFetcher(URLFetcher):
+                def __init__(self, roots: Iterable[Path]):
+                    super().__init__(allowed_protocols=("file", "data"), allow_redirects=False)
+                    self.roots = tuple(Path(r).resolve() for r in roots)
+
+                def fetch(self, url, headers=None):
+                    scheme = url.partition(":")[0].lower()
+                    if scheme == "data":
+                        return super().fetch(url, headers)
+                    if scheme == "file":
+                        parts = urlsplit(url)
+                        # Symlinks and ".." are resolved first, so the check is on the file that would be read.
+                        path = Path(url2pathname(parts.path)).resolve()
+                        if parts.netloc in ("", "localhost") and path.is_file() and any(
+                                path.is_relative_to(root) for root in self.roots):
+                            return super().fetch(path.as_uri(), headers)
+                    current_app.logger.warning("PDF rendering refused to fetch %s", url[:200])
+                    raise RefusedResource(f"refused: {url[:200]}")
+
+            _state["fetcher_class"] = ResourceFetcher
+        return _state["fetcher_class"]
+
+
+def resource_fetcher(extra_roots: Iterable[Path] = ()):
+    """Return a WeasyPrint url_fetcher for registry/static plus `extra_roots`; every other URL is refused."""
+    return _fetcher_class()([STATIC_DIR, *extra_roots])
+
 
 
 def font_config():
@@ -99,17 +155,19 @@ def stylesheet(name: str):
     path = STYLE_DIR / name
     key = ("css", name, path.stat().st_mtime_ns)
     fc = font_config()
+    fetcher = resource_fetcher()  # outside the lock, which it takes itself
     with _lock:
         if key not in _state:
             source = FONT_FACES_CSS + path.read_text(encoding="utf-8")
-            _state[key] = weasyprint.CSS(string=source, base_url=str(STYLE_DIR) + "/", font_config=fc)
+            # Fonts are fetched while the stylesheet is parsed; a stylesheet only ever needs registry/static.
+            _state[key] = weasyprint.CSS(string=source, base_url=str(STYLE_DIR) + "/", font_config=fc,
+                                         url_fetcher=fetcher)
         return _state[key]
 
 
 @lru_cache(maxsize=4)
 def _cmap(path: str) -> frozenset[int]:
     """Return the code points a font file (or the Simplified Chinese face of a collection) maps."""
-    from fontTools.ttLib import TTCollection, TTFont
     if not path.endswith(".ttc"):
         with TTFont(path, lazy=True) as font:
             return frozenset(font["cmap"].getBestCmap())
@@ -162,7 +220,8 @@ def _lean_html_class():
 
 def _document(job: PdfJob):
     html = render_template(job.template_name, **job.context)
-    return _lean_html_class()(string=html, base_url=str(STYLE_DIR) + "/").render(
+    return _lean_html_class()(string=html, base_url=str(STYLE_DIR) + "/",
+                              url_fetcher=resource_fetcher(job.resource_dirs)).render(
         stylesheets=[stylesheet(job.stylesheet)], font_config=font_config())
 
 
@@ -171,9 +230,10 @@ def _write(document) -> bytes:
     return document.write_pdf(pdf_identifier=False, uncompressed_pdf=False)
 
 
-def render_pdf(template_name: str, context: dict[str, Any], stylesheet: str = "notice.css") -> bytes:
+def render_pdf(template_name: str, context: dict[str, Any], stylesheet: str = "notice.css",
+               resource_dirs: tuple[Path, ...] = ()) -> bytes:
     """Render one template to PDF bytes."""
-    return _write(_document(PdfJob(template_name, context, stylesheet)))
+    return _write(_document(PdfJob(template_name, context, stylesheet, resource_dirs)))
 
 
 def render_many(jobs: Iterable[PdfJob], progress=None) -> bytes:
@@ -197,3 +257,19 @@ def render_each(jobs: Iterable[PdfJob], progress=None) -> Iterable[bytes]:
         yield _write(_document(job))
         if progress:
             progress(n)
+
+
+def merge_pdfs(files: Iterable[Path | bytes], progress=None) -> bytes:
+    """Concatenate stored PDFs (paths or bytes) into one, pages in the given order; `progress(n)` after each."""
+    writer = PdfWriter()
+    count = 0
+    for count, item in enumerate(files, 1):
+        # import_outline=False: notices carry no bookmarks, and skipping the outline walk is faster.
+        writer.append(io.BytesIO(item) if isinstance(item, bytes) else str(item), import_outline=False)
+        if progress:
+            progress(count)
+    if not count:
+        raise ValueError("merge_pdfs needs at least one file")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

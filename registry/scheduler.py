@@ -10,22 +10,25 @@ from __future__ import annotations
 import logging
 import signal
 
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
+
+from registry import clock
+from registry.jobs.catalog import cron_trigger, declared_jobs
+from registry.jobs.services import catch_up, recover_stale, run_job, run_queued
 
 log = logging.getLogger("registry.scheduler")
 
 
 def build_scheduler(app: Flask, blocking: bool = True):
-    """Return an APScheduler scheduler holding every wired job and the queue poller."""
-    from apscheduler.schedulers.background import BackgroundScheduler
-    from apscheduler.schedulers.blocking import BlockingScheduler
-    from apscheduler.triggers.interval import IntervalTrigger
+    """Return an APScheduler scheduler holding every declared job and the queue poller."""
 
-    from registry.jobs.catalog import JOBS, cron_trigger, local_tz, resolve
 
     cfg = app.config
     with app.app_context():
-        tz = local_tz()
+        tz = clock.zone()
         scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(
             timezone=tz,
             job_defaults={
@@ -36,10 +39,7 @@ def build_scheduler(app: Flask, blocking: bool = True):
                 "max_instances": 1,
             },
         )
-        for spec in JOBS:
-            if resolve(spec) is None:
-                log.info("job %s is not wired yet; not scheduled", spec.id)
-                continue
+        for spec in declared_jobs():
             scheduler.add_job(_fire, cron_trigger(spec), args=[app, spec.id], id=spec.id, name=spec.label)
     scheduler.add_job(_poll, IntervalTrigger(seconds=cfg["JOB_POLL_SECONDS"], timezone=tz), args=[app],
                       id="poll-queued-runs", name="执行手动排队的任务")
@@ -47,14 +47,12 @@ def build_scheduler(app: Flask, blocking: bool = True):
 
 
 def _fire(app: Flask, job_id: str) -> None:
-    from registry.jobs.services import run_job
     with app.app_context():
         outcome = run_job(job_id, trigger="schedule")
         log.info("job %s period %s: %s %s", job_id, outcome.period, outcome.status, outcome.message)
 
 
 def _poll(app: Flask) -> None:
-    from registry.jobs.services import recover_stale, run_queued
     with app.app_context():
         recover_stale()
         for outcome in run_queued():
@@ -63,7 +61,6 @@ def _poll(app: Flask) -> None:
 
 def start_up(app: Flask) -> list:
     """Recover interrupted runs, run what was missed, drain the queue; return the outcomes."""
-    from registry.jobs.services import catch_up, recover_stale, run_queued
     with app.app_context():
         recovered = recover_stale()
         if recovered:

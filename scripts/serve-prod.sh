@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Production serving: migrate, then gunicorn (several workers) plus exactly ONE scheduler process.
+# Production serving: migrate, then gunicorn (several workers), exactly ONE scheduler process and one task worker.
 # Both stop when this script stops (Ctrl+C, SIGTERM, or either process exiting).
-# Needs REGISTRY_DATABASE_URL (PostgreSQL) and REGISTRY_SECRET_KEY. See README "生产部署 / Production deployment".
+# Needs REGISTRY_DATABASE_URL (PostgreSQL), REGISTRY_SECRET_KEY and REGISTRY_PUBLIC_BASE_URL (http(s)://host). See README "生产部署 / Production deployment".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -16,6 +16,15 @@ esac
 if [ -z "${REGISTRY_SECRET_KEY:-}" ]; then
   echo "错误：未设置 REGISTRY_SECRET_KEY（会话签名密钥，所有 worker 须相同）" >&2; exit 2
 fi
+if [ -z "${REGISTRY_AUDIT_KEY:-}" ]; then
+  echo "提示：未设置 REGISTRY_AUDIT_KEY，审计日志的签名密钥取自 instance/audit_key（仅本机）；多台主机须设置相同的 REGISTRY_AUDIT_KEY" >&2
+fi
+if [ "${REGISTRY_TRUSTED_PROXIES:-0}" = "0" ]; then
+  echo "提示：REGISTRY_TRUSTED_PROXIES=0：若前面有 nginx，请设为 1，否则审计日志和按地址限流只会看到 127.0.0.1" >&2
+fi
+
+# The QR code of every notice prints this address: a phone must be able to open it.
+"${FLASK[@]}" registry notices check-base-url --production
 
 "${FLASK[@]}" db upgrade
 "${FLASK[@]}" registry seed-reference
@@ -29,6 +38,9 @@ stop() {
 trap stop EXIT INT TERM
 
 "${FLASK[@]}" registry scheduler &
+pids+=($!)
+# Background tasks (large imports, batch prints). Further hosts may run more workers on the same database.
+"${FLASK[@]}" registry worker &
 pids+=($!)
 "$VENV/bin/gunicorn" -c gunicorn.conf.py wsgi:app &
 pids+=($!)

@@ -13,11 +13,20 @@ from registry import create_app
 from registry.audit.guard import triggers_suspended
 from registry.extensions import db
 from tests import factories
+from tests.live import serving
 
 TEST_PASSWORD = factories.TEST_PASSWORD
 # Hypothesis keeps its caches (and any example database) under .hypothesis/: keep them out of the working tree.
 set_hypothesis_home_dir(os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY")
                         or os.path.join(tempfile.gettempdir(), "registry-hypothesis"))
+
+
+def pytest_configure(config):
+    """REGISTRY_TEST_FREEZE=2026-12-01T16:30Z runs the session at that instant (ticking): the suite must pass at any hour."""
+    moment = os.environ.get("REGISTRY_TEST_FREEZE")
+    if moment:
+        import time_machine
+        time_machine.travel(moment, tick=True).start()
 
 
 def _database_url(tmp_path_factory) -> str:
@@ -55,7 +64,7 @@ def database_url(tmp_path_factory) -> str:
 @pytest.fixture(scope="session")
 def _schema_app(database_url, tmp_path_factory):
     app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret",
-                      "RATELIMIT_ENABLED": False})
+                      "RATELIMIT_ENABLED": False, "TASKS_IMMEDIATE": True})
     _reset_schema(app)
     yield app
     with app.app_context():
@@ -83,7 +92,8 @@ def app(_schema_app, database_url, tmp_path):
     clean_tables(_schema_app)
     app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret",
                       "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
-                      "NOTICE_FILES_DIR": str(tmp_path / "notices"), "SEAL_FILES_DIR": str(tmp_path / "seals")})
+                      "NOTICE_FILES_DIR": str(tmp_path / "notices"), "SEAL_FILES_DIR": str(tmp_path / "seals"),
+                      "FILES_ROOT": str(tmp_path / "files"), "TASKS_IMMEDIATE": True})
     with app.app_context():
         from registry.orgs.reference import ensure_reference_data
         ensure_reference_data()
@@ -139,9 +149,16 @@ def login_as(client, app):
     """Log `client` in as a fresh user of `role` without the login form; return the user's id."""
     def _login_as(role: str, department: str | None = None, **kwargs):
         with app.app_context():
-            if department is None and role in ("maintainer", "inspector"):
+            if department is None and role in ("maintainer", "inspector", "dept_head"):
                 department = "zjj"
             user = factories.make_user(role=role, department=department, **kwargs)
             session_login(client, user)
             return user.id
     return _login_as
+
+
+@pytest.fixture
+def live_server(app):
+    """Serve `app` on a free loopback port in a thread; yield its base URL."""
+    with serving(app) as base:
+        yield base

@@ -48,6 +48,12 @@ def make_user(role: str = "maintainer", department: str | None = "zjj", username
     return user
 
 
+def make_cheap_hash(password: str) -> str:
+    """Return an Argon2 hash with the cheap test parameters (for stand-ins such as the dummy login hash)."""
+    from argon2 import PasswordHasher
+    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(password)
+
+
 def make_unit(name: str | None = None, township: str = "新建路街道", kind: UnitKind = UnitKind.COMPANY) -> Unit:
     """Create and commit an owner/user unit."""
     unit = Unit(name=name or f"测试单位{next(_seq)}", kind=kind, township=township)

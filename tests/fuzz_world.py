@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Iterator
 
+import pytest
 import sqlalchemy as sa
 
+from registry import clock
 from registry.accounts import tokens
 from registry.accounts.access import allowed_roles_for
 from registry.db_types import MAX_ID
@@ -34,6 +36,8 @@ ACTORS = (
     ("maintainer-zjj", Role.MAINTAINER, "zjj"),
     ("maintainer-jgsw", Role.MAINTAINER, "jgsw"),
     ("inspector-zjj", Role.INSPECTOR, "zjj"),
+    ("head-zjj", Role.DEPT_HEAD, "zjj"),
+    ("head-jgsw", Role.DEPT_HEAD, "jgsw"),
     ("taskforce", Role.TASKFORCE, None),
 )
 MISSING_ID = 987_654  # an id no seeded row has: every id-taking operation also meets "not found"
@@ -58,7 +62,7 @@ class World:
 def build_world(app) -> World:
     """Seed assets, findings, notices, plans and one token per actor; return what the fuzz test needs."""
     from registry.notices import lifecycle
-    from registry.notices.services import issue_notices
+    from registry.notices.services import draft_notices, sign_notices
     from registry.notices.sources import mandatory_items
     from registry.planning import services as plans, workflow
     from registry.planning.models import PlanTarget
@@ -84,15 +88,16 @@ def build_world(app) -> World:
                 assets.append(make_asset(category, owner=owner, commissioned_on=date(2004 + i, 3, 1),
                                          condition_grade=ConditionGrade.POOR))
                 assets.append(make_asset(category, owner=owner, commissioned_on=date(2022, 5, 1)))
-        evaluate_inventory(date.today() - timedelta(days=1))
+        evaluate_inventory(clock.today() - timedelta(days=1))
         db.session.commit()
 
         # Notices of 住建局 (one per owner unit) and 机关事务中心; one served, one voided. Their PDFs are
         # rendered when first downloaded (rendering them here would double the seeding time).
-        zjj, jgsw = (issue_notices(mandatory_items(users[name].department, category=category), users[name],
-                                   render=False)
-                     for name, category in (("maintainer-zjj", Category.CONSTRUCTION_MACHINE),
-                                            ("maintainer-jgsw", Category.OFFICIAL_CAR)))
+        zjj, jgsw = (sign_notices([d.id for d in draft_notices(mandatory_items(users[name].department,
+                                                                               category=category), users[name])],
+                                  users[head], render=False)
+                     for name, head, category in (("maintainer-zjj", "head-zjj", Category.CONSTRUCTION_MACHINE),
+                                                  ("maintainer-jgsw", "head-jgsw", Category.OFFICIAL_CAR)))
         lifecycle.serve(zjj[0], users["inspector-zjj"], zjj[0].issued_on, "张三")
         lifecycle.void(jgsw[0], users["maintainer-jgsw"], "测试作废")
         notices = zjj + jgsw
@@ -105,9 +110,11 @@ def build_world(app) -> World:
         zjj_plan = plans.create_plan(year_from=2025, year_to=2026, user=users["maintainer-zjj"])
         plans.pin_asset(zjj_plan.id, flagged.id, 2025, user=users["maintainer-zjj"])
         locked = [plans.create_plan(year_from=2024, year_to=year, user=taskforce) for year in (2027, 2025)]
+        approver = make_user(role="taskforce", department=None, username="taskforce-approver")  # four eyes
         for plan in locked:
-            for action in ("submit", "approve", "lock"):
-                workflow.transition(plan.id, action, user=taskforce)
+            workflow.transition(plan.id, "submit", user=taskforce)
+            for action in ("approve", "lock"):
+                workflow.transition(plan.id, action, user=approver)
         revision = workflow.revise(locked[0].id, user=taskforce)
         all_plans = [citywide, zjj_plan, *locked, revision]
 
@@ -245,7 +252,7 @@ def steer(case) -> None:
         return
     for name in TODAY_FIELDS:
         if name in body:
-            body[name] = date.today().isoformat()  # no later than today, no earlier than the issue date
+            body[name] = clock.today().isoformat()  # no later than today, no earlier than the issue date
     if "version" in body:
         body["version"] = 1  # every seeded asset is at version 1
 
@@ -261,3 +268,10 @@ def write_report(path: str, statuses: dict, seconds: float, max_examples: int) -
         lines.append(f"| `{label}` | {sum(counts.values())} | {codes} |")
     with open(path, "w", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module")
+def seeded(_schema_app, database_url, tmp_path_factory):
+    """An app on a database seeded once per test module: (app, world, the seeded rows)."""
+    with seeded_app(_schema_app, database_url, tmp_path_factory.mktemp("seeded-files")) as seeded:
+        yield seeded

@@ -11,12 +11,32 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def serving(app):
+    """Serve `app` from a thread on a free loopback port; yield its base URL; stop it and close its pool after."""
+    from werkzeug.serving import make_server
+    from registry.extensions import db
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        with app.app_context():
+            db.engine.dispose()  # close pooled connections now, not at garbage collection in a later test
 
 
 def free_port() -> int:

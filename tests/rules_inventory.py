@@ -8,11 +8,12 @@ from decimal import Decimal
 import sqlalchemy as sa
 from hypothesis import strategies as st
 
+from registry import clock
 from registry.assets.models import DETAIL_MODELS, Asset
 from registry.enums import Category, ConditionGrade, LifecycleStatus
 from registry.rules.dates import add_months
 
-TODAY = date.today()
+TODAY = clock.today()
 LEAPS = [y for y in range(1976, TODAY.year + 1) if y % 4 == 0 and (y % 100 or y % 400 == 0)]
 _serial = itertools.count(1)
 
@@ -24,10 +25,12 @@ NUMBER_CHOICES = {
     "specified_service_life_years": [1, 5, 8, 10, 12],
     "floors": [6, 18], "stops": [6, 18], "diameter_mm": [100, 300],
     "rated_power_kw": [Decimal("20.5"), Decimal("80")], "length_m": [Decimal("120.5")],
+    "rated_load_kg": [630, 1000], "rated_speed_ms": [Decimal("1.75")],
 }
 SKIP = {"asset_id", "registration_code", "plate_number", "filing_number", "registration_cert_no",
         "residential_community", "start_latitude", "start_longitude", "end_latitude", "end_longitude",
-        "last_inspection_on"}
+        "last_inspection_on", "next_inspection_on", "maintenance_company", "maintenance_phone", "factory_serial_no",
+        "license_vehicle_type"}
 
 
 def start_dates(as_of: date):

@@ -1,22 +1,16 @@
 """Regressions the API fuzz test (tests/test_api_fuzz.py) found: each answer is documented, never a 500."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
 
+from registry import clock
 from registry.extensions import db
-from tests.fuzz_world import restore, seeded_app
+from tests.fuzz_world import restore, seeded  # noqa: F401  (seeded: a module fixture)
 
 HUGE = 10**30  # beyond any id column (and beyond SQLite's 64-bit integers)
-
-
-@pytest.fixture(scope="module")
-def seeded(_schema_app, database_url, tmp_path_factory):
-    """The fuzz test's world, seeded once for this module: (app, world, the seeded rows)."""
-    with seeded_app(_schema_app, database_url, tmp_path_factory.mktemp("contract-files")) as seeded:
-        yield seeded
 
 
 @pytest.fixture
@@ -43,7 +37,7 @@ def _plan(world, actor: str = "taskforce") -> int:
 def test_timestamps_carry_their_utc_offset(app, client, world):
     asset_id = world.own[("inspector-zjj", "asset")][0]
     assessment = client.post(f"/api/v1/assets/{asset_id}/assessments", headers=_as(world, "inspector-zjj"),
-                             json={"assessed_on": date.today().isoformat(), "assessor": "李四", "grade": "poor"})
+                             json={"assessed_on": clock.today().isoformat(), "assessor": "李四", "grade": "poor"})
     assert assessment.status_code == 201, assessment.json
     asset = client.get(f"/api/v1/assets/{asset_id}", headers=_as(world, "inspector-zjj")).json
     plan = client.get(f"/api/v1/plans/{_plan(world)}", headers=_as(world, "taskforce")).json
@@ -55,7 +49,7 @@ def test_timestamps_carry_their_utc_offset(app, client, world):
 def test_assessment_fields_of_the_wrong_type_get_422(client, world):
     asset_id = world.own[("inspector-zjj", "asset")][0]
     resp = client.post(f"/api/v1/assets/{asset_id}/assessments", headers=_as(world, "inspector-zjj"),
-                       json={"assessed_on": date.today().isoformat(), "assessor": ["李四"], "grade": {"a": 1},
+                       json={"assessed_on": clock.today().isoformat(), "assessor": ["李四"], "grade": {"a": 1},
                              "findings": 12})
     assert resp.status_code == 422
     assert resp.json["errors"]["assessor"] == ["评定人：应为文本"]

@@ -24,7 +24,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from registry import create_app
-from tests.fuzz_world import choose_actor, point_at_seeded_rows, restore, seeded_app, steer, write_report
+from tests.fuzz_world import (  # noqa: F401  (seeded: a module fixture)
+    choose_actor, point_at_seeded_rows, restore, seeded, steer, write_report)
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "10"))
 SEED = int(os.environ.get("FUZZ_SEED", "20240903"))
@@ -54,13 +55,6 @@ schema = schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG)
 
 
 STATUSES: dict[str, Counter] = defaultdict(Counter)  # operation -> status code -> responses
-
-
-@pytest.fixture(scope="module")
-def seeded(_schema_app, database_url, tmp_path_factory):
-    """An app on a database seeded once for this module: (app, world, the seeded rows)."""
-    with seeded_app(_schema_app, database_url, tmp_path_factory.mktemp("fuzz-files")) as seeded:
-        yield seeded
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
+from registry import clock
 from registry.audit import services as audit
 from registry.audit.guard import triggers_suspended
 from registry.audit.integrity import verify
@@ -41,7 +42,7 @@ def test_search_filters(auditor, app):
     assert len(_ids(auditor.get("/audit/?action=asset.update").get_data(as_text=True))) == 1
     assert len(_ids(auditor.get("/audit/?outcome=failure").get_data(as_text=True))) == 1
     assert len(_ids(auditor.get("/audit/?object_type=notice&object_id=N-1").get_data(as_text=True))) == 1
-    today = datetime.now().date().isoformat()
+    today = clock.today().isoformat()
     assert len(_ids(auditor.get(f"/audit/?start={today}&end={today}").get_data(as_text=True))) == 3
     assert _ids(auditor.get("/audit/?start=2000-01-01&end=2000-01-02").get_data(as_text=True)) == []
 
@@ -104,8 +105,8 @@ def test_export_is_an_xlsx_and_is_audited(auditor, app):
     ws = load_workbook(io.BytesIO(resp.data)).active
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0][:5] == ("编号", "时间", "用户", "IP", "操作")
-    assert len(rows) == 2 and rows[1][4] == "notice.print"
-    assert rows[1][8].startswith('{"formula": "=HYPERLINK')  # stored as text, never as a formula
+    assert len(rows) == 2 and rows[1][4] == "打印通知书" and rows[1][5] == "notice.print"
+    assert rows[1][10].startswith('{"formula": "=HYPERLINK')  # stored as text, never as a formula
     with app.app_context():
         rec = db.session.scalars(sa.select(AuditRecord).where(AuditRecord.action == "audit.export")).one()
         assert '"rows": 1' in rec.details and '"object_type": "notice"' in rec.details
@@ -118,10 +119,10 @@ def test_csv_export_is_audited_and_formula_safe(auditor, app):
     text = resp.data.decode("utf-8")
     assert text.startswith("\ufeff编号")
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    assert len(rows) == 2 and rows[1][4] == "notice.print"
+    assert len(rows) == 2 and rows[1][4] == "打印通知书" and rows[1][5] == "notice.print"
     auditor.get("/audit/export.csv?action=login")
     with app.app_context():
-        from registry.audit.search import _csv_safe
+        from registry.cells import csv_value as _csv_safe  # the one cell writer (registry/cells.py)
         assert _csv_safe("=1+1") == "'=1+1" and _csv_safe("-2") == "'-2" and _csv_safe(5) == 5
         recs = db.session.scalars(sa.select(AuditRecord).where(AuditRecord.action == "audit.export")).all()
         assert len(recs) == 2 and all('"format": "csv"' in r.details for r in recs)

@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import os
-import threading
 from datetime import date
 
 import openpyxl
 import pytest
 import sqlalchemy as sa
-from werkzeug.serving import make_server
 
 from registry.assets.models import Asset
 from registry.extensions import db
@@ -16,17 +14,6 @@ from tests import factories
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "test-artifacts")
-
-
-@pytest.fixture
-def live_server(app):
-    """Serve `app` on a free loopback port in a thread; yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
 
 
 def _fill(path: str, elevator_type: str) -> None:

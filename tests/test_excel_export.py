@@ -30,16 +30,20 @@ def _codes(data: bytes, sheet: str) -> list[str]:
     return [row[0] for row in ws.iter_rows(min_row=2, values_only=True)]
 
 
-def test_parse_filters_accepts_values_and_labels_and_names_bad_ones():
+def test_parse_filters_accepts_values_and_labels_and_names_bad_ones(ctx):  # the year limit reads TIMEZONE
     f = parse_filters({"category": "电梯", "status": "in_use", "grade": "较差", "age_min": "10", "q": " XZ "})
     assert f == AssetFilters(category=Category.ELEVATOR, status=LifecycleStatus.IN_USE, grade=ConditionGrade.POOR,
                              age_min=10, q="XZ")
     with pytest.raises(ValidationFailed) as exc:
         parse_filters({"category": "飞机", "age_min": "老", "year": "3000", "age_max": "1"})
-    assert set(exc.value.errors) == {"类别", "使用年限下限", "投入使用年份"}
+    # Keyed by parameter name; each message starts with the parameter's Chinese name.
+    assert set(exc.value.errors) == {"category", "age_min", "year"}
+    assert exc.value.errors["category"][0].startswith("类别：")
+    assert exc.value.errors["age_min"][0].startswith("使用年限下限：")
+    assert exc.value.errors["year"][0].startswith("投入使用年份：")
     with pytest.raises(ValidationFailed) as exc:
         parse_filters({"age_min": "9", "age_max": "3"})
-    assert "使用年限上限" in exc.value.errors
+    assert exc.value.errors["age_max"][0].startswith("使用年限上限：")
 
 
 def test_filters_select_the_right_assets(ctx):
@@ -100,7 +104,7 @@ def test_api_export_and_roles(app, client, login):
     resp, data = _download(client, "/api/v1/assets/export?category=farm_machine")
     assert resp.status_code == 200 and len(_codes(data, "农业机械")) == 1
     bad, _ = _download(client, "/api/v1/assets/export?category=farm_machine&grade=wonderful")
-    assert bad.status_code == 422 and bad.json["errors"]["状况等级"]
+    assert bad.status_code == 422 and bad.json["errors"]["grade"][0].startswith("状况等级：")
     spec = client.get("/api/v1/openapi.json").json
     assert "/api/v1/assets/export" in spec["paths"]
     client.post("/logout")
@@ -123,7 +127,7 @@ def test_cli_export(app, runner, tmp_path):
 @pytest.mark.parametrize("category", list(Category))
 def test_export_reimports_unchanged(app, client, login, category):
     with app.app_context():
-        from registry.assets.demo import seed_demo
+        from registry.demo.inventory import seed_demo
         seed_demo(60)
         dept = {Category.OFFICIAL_CAR: "jgsw", Category.FARM_MACHINE: "nync",
                 Category.MEDICAL_DEVICE: "wjw"}.get(category, "zjj")

@@ -254,7 +254,7 @@ def test_data_starting_in_column_b_keeps_excel_row_and_column_numbers(app, clien
 
 def test_concurrent_duplicate_write_is_a_conflict_not_a_crash(app, client, login, monkeypatch):
     login("maintainer", "zjj")
-    from registry.assets import import_writer
+    from registry.transfer import import_writer
     real = import_writer._write
 
     def racing(result, plan, *args):
@@ -265,3 +265,53 @@ def test_concurrent_duplicate_write_is_a_conflict_not_a_crash(app, client, login
     assert resp.status_code == 409 and "未写入任何数据" in resp.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(AssetChange.id))) == 0
+
+
+def test_imported_rows_are_searchable_like_any_other_write(app, client, login):
+    """A first import indexes its new rows for the keyword search once at the end; later writes row by row."""
+    from registry.assets import search
+    login("maintainer", "zjj")
+    with app.app_context():
+        before = factories.make_asset(Category.ELEVATOR, name="既有子丑电梯")
+        db.session.commit()
+        before_id = before.id
+    data = workbook([good_row(1, 设备名称="寅卯电梯", 地址="辰巳路1号", 所在小区="午未花园"),
+                     good_row(2, 设备名称="寅卯扶梯", 产权单位="申酉公司")])
+    assert upload(client, data, "电梯.xlsx").status_code == 200
+    with app.app_context():
+        ids = dict(db.session.execute(sa.select(Asset.code, Asset.id).where(Asset.code.like("C-DT-%"))).all())
+        for q in ("寅卯", "辰巳", "午未", "申酉", "子丑", "电梯", "梯"):
+            got = db.session.scalars(sa.select(Asset.id).where(search.text_condition(q)).order_by(Asset.id)).all()
+            want = db.session.scalars(sa.select(Asset.id).where(search.like_condition(q)).order_by(Asset.id)).all()
+            assert got == want, q
+        assert db.session.scalars(sa.select(Asset.id).where(search.text_condition("寅卯")).order_by(Asset.id)).all() \
+            == sorted(ids.values())
+        assert before_id in db.session.scalars(sa.select(Asset.id).where(search.text_condition("子丑"))).all()
+        if db.engine.dialect.name == "sqlite":  # the insert triggers are back for the next write
+            names = set(db.session.scalars(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
+            assert {"asset_search_insert", "elevator_search_insert"} <= names
+
+
+@pytest.mark.parametrize("change, changed", [
+    ({}, False),
+    ({"使用状态": None}, False),  # an empty cell of a not-null column keeps the stored value
+    ({"备注": None}, False),
+    ({"层数": 19}, True),
+    ({"使用状态": "停用"}, True),
+    ({"产权单位": "新建的单位"}, True),  # a unit to create is always a change
+    ({"使用单位": "锦绣小区业主委员会"}, True),
+    ({"投入使用日期": date(2010, 5, 2)}, True),
+    ({"状况等级": None}, True),
+])
+def test_reimport_tells_unchanged_rows_like_the_field_diff(app, change, changed):
+    """The fast unchanged test of a re-import agrees with the field-by-field diff (which writes the history)."""
+    from registry.transfer.importer import run_import
+    with app.app_context():
+        first = run_import(workbook([good_row(1), good_row(2)]), "电梯.xlsx")
+        assert first.ok and first.created == 2
+        again = run_import(workbook([good_row(1, **change), good_row(2)]), "电梯.xlsx")
+        assert again.ok, again.errors
+        assert (again.updated, again.unchanged) == ((1, 1) if changed else (0, 2))
+        assert again.row_status[2][0] == ("changed" if changed else "unchanged")
+        history = db.session.scalars(sa.select(AssetChange.field).where(AssetChange.field != "record")).all()
+        assert bool(history) is changed

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.datastructures import FileStorage
 
+from registry import clock
 from registry.assets.assessments import assessments_for, is_grade_stale, parse_assessment, record_assessment
 from registry.assets.models import Asset, AssetChange, ConditionAssessment
 from registry.enums import Category, ConditionGrade
@@ -79,4 +80,4 @@ def test_grade_staleness(ctx):
     assert is_grade_stale(asset, as_of=date(2024, 1, 2))  # a grade without a date cannot be trusted
     asset.condition_grade = None
     assert not is_grade_stale(asset)  # missing is reported as missing, not stale
-    assert is_grade_stale(make_asset(Category.PIPE, condition_assessed_on=date.today() - timedelta(days=800)))
+    assert is_grade_stale(make_asset(Category.PIPE, condition_assessed_on=clock.today() - timedelta(days=800)))

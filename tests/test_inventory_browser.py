@@ -2,41 +2,24 @@
 from __future__ import annotations
 
 import os
-import socket
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 from registry import create_app
-from registry.extensions import db
 from registry.enums import Category
 from tests.factories import TEST_PASSWORD, make_asset, make_unit, make_user
+from tests.live import serving
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def live_server(app, database_url):
     """Serve a CSRF-enabled app on a free loopback port, against the test database."""
     live = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "browser-secret", "RATELIMIT_ENABLED": False})
-    port = _free_port()
-    server = make_server("127.0.0.1", port, live, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.shutdown()
-    thread.join(5)
-    server.server_close()
-    with live.app_context():
-        db.engine.dispose()  # close pooled connections now, not at garbage collection in a later test
+    with serving(live) as base:
+        yield base
 
 
 @pytest.fixture

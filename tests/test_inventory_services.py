@@ -1,14 +1,16 @@
 """Asset services: history + audit on every change, optimistic concurrency, scoping, soft delete."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from registry import clock
 from registry.assets import services
 from registry.assets.models import Asset, AssetChange
-from registry.assets.schemas import AssetCreateSchema, AssetPatchSchema, load_or_fail
+from registry.api_base import load_or_fail
+from registry.assets.schemas import AssetCreateSchema, AssetPatchSchema
 from registry.audit.models import AuditRecord
 from registry.enums import Category, ConditionGrade, LifecycleStatus
 from registry.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -57,10 +59,35 @@ def test_schema_messages_are_chinese_and_name_the_field(ctx):
     assert "投入使用日期" in errors["commissioned_on"][0]
     assert errors["elevator_type"][0].startswith("电梯类型：「飞天」不是有效选项")
     assert errors["floors"] == ["层数：「十八」不是数字"]
-    future = (date.today() + timedelta(days=3)).isoformat()
+    future = (clock.today() + timedelta(days=3)).isoformat()
     with pytest.raises(ValidationFailed) as exc:
         load_or_fail(AssetCreateSchema(), _elevator_input(commissioned_on=future))
     assert "未来日期" in exc.value.errors["commissioned_on"][0]
+
+
+@pytest.mark.parametrize("field, label", [("manufactured_on", "出厂日期"), ("commissioned_on", "投入使用日期"),
+                                          ("registered_on", "登记日期"), ("condition_assessed_on", "状况评定日期"),
+                                          ("last_inspection_on", "最近定期检验日期")])
+def test_services_refuse_a_date_after_the_local_today(ctx, field, label):
+    # The database has no "<= CURRENT_DATE" check any more (that was the UTC day): the service checks the local day.
+    user = make_user("maintainer", "zjj")
+    data = load_or_fail(AssetCreateSchema(), _elevator_input())
+    category, tomorrow = data.pop("category"), clock.today() + timedelta(days=1)
+    (data["detail"] if field == "last_inspection_on" else data)[field] = tomorrow
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(Asset))
+    with pytest.raises(ValidationFailed) as exc:
+        services.create_asset(category, data, user)
+    assert exc.value.errors[field] == [f"{label}：「{tomorrow.isoformat()}」晚于今天，不能填写未来日期"]
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Asset)) == before
+    asset = make_asset(Category.ELEVATOR)
+    with pytest.raises(ValidationFailed) as exc:
+        services.update_asset(asset.id, {"detail": {field: tomorrow}} if field == "last_inspection_on"
+                              else {field: tomorrow}, user, asset.version)
+    assert field in exc.value.errors
+    db.session.rollback()
+    assert getattr(db.session.get(Asset, asset.id).elevator if field == "last_inspection_on"
+                   else db.session.get(Asset, asset.id), field) != tomorrow
 
 
 def test_cross_field_and_uniqueness_errors_write_nothing(ctx):

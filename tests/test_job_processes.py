@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from registry.enums import Category, JobStatus
 from registry.extensions import db
-from registry.jobs.catalog import local_now
+from registry import clock
 from registry.jobs.models import JobRun
 from registry.snapshots.models import Snapshot, SnapshotItem
 from tests.factories import make_asset
@@ -82,7 +82,7 @@ def test_two_processes_one_run(inventory, database_url):
     assert "succeeded" in outputs and ("busy" in outputs or "already-done" in outputs), outputs
     runs, snapshots, items = _state()
     assert runs == [(1, JobStatus.SUCCEEDED)]
-    assert len(snapshots) == 1 and items == 3 and snapshots[0].as_of == local_now().date()
+    assert len(snapshots) == 1 and items == 3 and snapshots[0].as_of == clock.today()
 
 
 def test_kill_9_halfway_then_next_start_redoes_it(inventory, database_url):

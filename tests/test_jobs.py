@@ -5,13 +5,15 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from registry.jobs import catalog
 import sqlalchemy as sa
 
 from registry.enums import Category, JobStatus
 from registry.extensions import db
 from registry.jobs import services
-from registry.jobs.catalog import JOBS, get_job, last_due, local_now, period_for, resolve
+from registry import clock
+from registry.jobs.catalog import JobSpec, declared_jobs, get_job, install, last_due, period_for
+from registry.schedule import JOBS
+from registry.snapshots.jobs import nightly_evaluation
 from registry.jobs.locks import job_lock
 from registry.jobs.models import JobRun
 from registry.snapshots.models import Snapshot
@@ -36,9 +38,9 @@ def _snapshots():
 
 
 def test_jobs_are_declared_with_stable_ids(ctx):
-    assert [j.id for j in JOBS] == ["nightly-evaluation", "monthly-overdue-reminder", "notice-generation",
-                                    "yearly-planning-draft"]
-    assert resolve(get_job(NIGHTLY)) is not None
+    assert [j.id for j in declared_jobs()] == ["nightly-evaluation", "monthly-overdue-reminder", "notice-generation",
+                                               "yearly-planning-draft"]
+    assert get_job(NIGHTLY).target is nightly_evaluation  # the function itself, not a name resolved later
     assert {j.period for j in JOBS} == {"day", "month", "year"}
 
 
@@ -99,16 +101,14 @@ def test_stale_running_row_is_abandoned_and_redone(fake, ctx):
     assert _snapshots() == 1
 
 
-def test_unwired_hook_is_reported_not_run(ctx, monkeypatch):
-    from registry.jobs import catalog
-    hook = catalog.JobSpec("future-hook", "未来的任务", "JOB_NIGHTLY_EVALUATION_CRON", "day",
-                           "registry.not_yet_written.jobs:run")
-    monkeypatch.setattr(catalog, "JOBS", catalog.JOBS + (hook,))
-    assert resolve(hook) is None
-    assert services.run_job("future-hook").status == "not-wired"
-    assert _runs("future-hook") == []
-    with pytest.raises(services.Conflict):
-        services.request_run("future-hook", make_user("sysadmin", None))
+def test_a_job_without_a_function_fails_at_start_up(app):
+    by_name = JobSpec("future-hook", "未来的任务", "JOB_NIGHTLY_EVALUATION_CRON", "day", "registry.later.jobs:run")
+    with pytest.raises(RuntimeError, match="not callable"):
+        install(app, JOBS + (by_name,))
+    twice = JobSpec(NIGHTLY, "重复", "JOB_NIGHTLY_EVALUATION_CRON", "day", nightly_evaluation)
+    with pytest.raises(RuntimeError, match="duplicate"):
+        install(app, JOBS + (twice,))
+    assert [j.id for j in app.extensions["registry.jobs"]] == [j.id for j in JOBS]  # refused: nothing changed
 
 
 def test_catch_up_runs_the_last_due_period_once(fake, ctx, app):
@@ -117,7 +117,7 @@ def test_catch_up_runs_the_last_due_period_once(fake, ctx, app):
     app.config["JOB_MISFIRE_GRACE_SECONDS"] = 48 * 3600
     make_asset(Category.ELEVATOR, commissioned_on=date(2010, 1, 1))
     outcomes = [o for o in services.catch_up() if o.job_id == NIGHTLY]
-    today = local_now().date().isoformat()
+    today = clock.today().isoformat()
     assert [(o.period, o.status) for o in outcomes] == [(today, "succeeded")]
     assert [o for o in services.catch_up() if o.job_id == NIGHTLY] == []
 
@@ -173,8 +173,7 @@ def test_heartbeat_stamps_only_running_rows(ctx):
 def test_cli_list_and_run(fake, runner):
     listing = runner.invoke(args=["registry", "jobs", "list"])
     assert listing.exit_code == 0 and "nightly-evaluation" in listing.output
-    # every declared job is wired in: notices and planning provide their hooks
-    assert all(spec.id in listing.output for spec in catalog.JOBS) and "未接入" not in listing.output
+    assert all(spec.id in listing.output for spec in JOBS)
     first = runner.invoke(args=["registry", "jobs", "run", "nightly-evaluation", "--period", "2025-06-01"])
     assert first.exit_code == 0 and "succeeded" in first.output
     again = runner.invoke(args=["registry", "jobs", "run", "nightly-evaluation", "--period", "2025-06-01"])

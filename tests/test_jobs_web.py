@@ -94,7 +94,9 @@ def test_snapshot_pages_show_diff_and_scope(client, login, two_snapshots):
     assert "M-NEW" in new_only and "E-STAY" not in new_only
     assert "C-NODATE" in client.get(f"/snapshots/{two_snapshots}?result=undeterminable").get_data(as_text=True)
     # Nonsense filters are ignored, not a 500.
-    assert client.get(f"/snapshots/{two_snapshots}?diff=x&category=y&page=-3").status_code == 200
+    assert client.get(f"/snapshots/{two_snapshots}?diff=x&category=y").status_code == 200
+    bad_page = client.get(f"/snapshots/{two_snapshots}?page=-3")  # bounded numbers (issue 17): refused, in Chinese
+    assert bad_page.status_code == 422 and "页码" in bad_page.get_data(as_text=True)
     assert client.get("/snapshots/99999").status_code == 404
 
 

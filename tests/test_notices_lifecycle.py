@@ -7,13 +7,14 @@ import pytest
 import sqlalchemy as sa
 
 from registry.assets.models import AssetChange
+from registry.clock import today
 from registry.audit.models import AuditRecord
 from registry.enums import Category, CompletionKind, LifecycleStatus, NoticeStatus
 from registry.errors import Conflict, PermissionDenied, ValidationFailed
 from registry.extensions import db
 from registry.notices import lifecycle
 from registry.notices.models import NoticeEvent
-from registry.notices.services import issue_notices, today
+from tests.notice_factories import issue_signed
 from tests.factories import make_asset, make_user
 from tests.notice_factories import flagged_assets, item_for
 
@@ -26,8 +27,17 @@ def people(ctx):
 
 
 def _issue(n=1, **kw):
-    [notice] = issue_notices(flagged_assets(n, **kw), None, issued_on=today() - timedelta(days=5), render=False)
+    [notice] = issue_signed(flagged_assets(n, **kw), issued_on=today() - timedelta(days=5), render=False)
     return notice
+
+
+def _dispose(notice, maintainer):
+    """Record a disposal for every asset on the notice (已报废 needs one)."""
+    from registry.disposals.services import parse_disposal, record_disposal
+    for item in notice.items:
+        record_disposal(item.asset_id, maintainer, parse_disposal({
+            "way": "报废拆解", "disposed_on": today().isoformat(), "receiver": "新郑市再生资源回收有限公司",
+            "deregistration_no": f"ZX-{item.asset.code}"}))
 
 
 def _snapshot(notice):
@@ -37,14 +47,16 @@ def _snapshot(notice):
             [i.asset.status for i in notice.items])
 
 
-def test_issue_marks_assets_notified_with_history(people):
+def test_signing_marks_assets_notified_with_history(people):
     notice = _issue(2)
     assert notice.status is NoticeStatus.ISSUED
     for item in notice.items:
         assert item.asset.status is LifecycleStatus.NOTIFIED
         change = db.session.scalar(sa.select(AssetChange).where(AssetChange.asset_id == item.asset_id))
-        assert (change.field, change.before, change.after) == ("status", "in_use", "notified")
-    assert db.session.scalar(sa.select(sa.func.count()).where(AuditRecord.action == "notice.issue")) == 1
+        assert (change.field, change.before, change.after) == ("status", "在用", "已下达通知")
+    for action in ("notice.draft", "notice.sign"):
+        assert db.session.scalar(sa.select(sa.func.count()).where(AuditRecord.action == action)) == 1
+    assert [e.action for e in notice.events] == ["draft", "sign"]
 
 
 def test_full_path_to_completion_by_scrap_certificate(people):
@@ -54,14 +66,19 @@ def test_full_path_to_completion_by_scrap_certificate(people):
     assert notice.status is NoticeStatus.SERVED and notice.served_recipient == "王建国"
     lifecycle.acknowledge(notice, insp, "已签回执")
     assert notice.status is NoticeStatus.ACKNOWLEDGED
+    with pytest.raises(ValidationFailed, match="不能设为已报废"):  # 已报废 needs a disposal record first
+        lifecycle.complete(notice, insp, CompletionKind.SCRAP_CERTIFICATE, "BF-2025-0012")
+    db.session.refresh(notice)
+    assert notice.status is NoticeStatus.ACKNOWLEDGED and notice.completed_at is None
+    _dispose(notice, people["maintainer"])
     lifecycle.complete(notice, insp, CompletionKind.SCRAP_CERTIFICATE, "BF-2025-0012")
     assert notice.status is NoticeStatus.COMPLETED
     assert all(i.asset.status is LifecycleStatus.SCRAPPED for i in notice.items)
-    assert [e.action for e in notice.events] == ["issue", "serve", "acknowledge", "complete"]
-    assert all(e.user_id == insp.id for e in notice.events[1:])
+    assert [e.action for e in notice.events] == ["draft", "sign", "serve", "acknowledge", "complete"]
+    assert all(e.user_id == insp.id for e in notice.events[2:])
     assert notice.events[-1].details["reference"] == "BF-2025-0012"
     actions = set(db.session.scalars(sa.select(AuditRecord.action)))
-    assert {"notice.issue", "notice.serve", "notice.acknowledge", "notice.complete", "asset.update"} <= actions
+    assert {"notice.draft", "notice.sign", "notice.serve", "notice.acknowledge", "notice.complete", "asset.update"} <= actions
 
 
 def test_completion_by_replacement_links_new_asset_and_marks_old_renewed(people):
@@ -72,7 +89,7 @@ def test_completion_by_replacement_links_new_asset_and_marks_old_renewed(people)
     assert notice.items[0].asset.status is LifecycleStatus.RENEWED
     change = db.session.scalars(sa.select(AssetChange).where(AssetChange.asset_id == notice.items[0].asset_id)
                                 .order_by(AssetChange.id)).all()[-1]
-    assert (change.before, change.after) == ("notified", "renewed")
+    assert (change.before, change.after) == ("已下达通知", "已更新")
 
 
 @pytest.mark.parametrize("call, error", [
@@ -117,7 +134,7 @@ def test_voided_notice_cannot_be_served_or_completed_and_frees_its_assets(people
         db.session.rollback()
     assert _snapshot(notice) == before
     # The asset may get a new notice once the old one is voided.
-    [again] = issue_notices([item_for(notice.items[0].asset)], None, render=False)
+    [again] = issue_signed([item_for(notice.items[0].asset)], render=False)
     assert again.serial == notice.serial + 1
 
 
@@ -128,6 +145,7 @@ def test_overdue_sweep_marks_open_notices_past_deadline_once(people):
     done = _issue(1)
     done.deadline = today() - timedelta(days=1)
     db.session.commit()
+    _dispose(done, people["maintainer"])
     lifecycle.complete(done, people["inspector"], "deregistration", "ZX-77")
     marked = lifecycle.mark_overdue()
     assert [n.id for n in marked] == [late.id]
@@ -137,6 +155,7 @@ def test_overdue_sweep_marks_open_notices_past_deadline_once(people):
     # An overdue notice can still be served and completed.
     lifecycle.serve(late, people["inspector"], today(), "李梅")
     assert late.status is NoticeStatus.OVERDUE and late.served_on == today()
+    _dispose(late, people["maintainer"])
     lifecycle.complete(late, people["inspector"], "scrap_certificate", "BF-9")
     assert late.status is NoticeStatus.COMPLETED
     assert db.session.scalar(sa.select(sa.func.count()).select_from(NoticeEvent)

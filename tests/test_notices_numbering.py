@@ -13,7 +13,7 @@ from registry.extensions import db
 from registry.notices import lifecycle
 from registry.notices.models import DocumentCounter, Notice
 from registry.notices.numbering import format_number
-from registry.notices.services import issue_notices
+from tests.notice_factories import issue_signed
 from tests.factories import make_asset, make_unit, make_user
 from tests.notice_factories import flagged_assets, item_for
 
@@ -26,10 +26,10 @@ def test_format_has_no_zero_padding_and_no_di():
 
 
 def test_numbers_are_consecutive_per_department_and_year(ctx):
-    a = issue_notices(flagged_assets(1), None, issued_on=DAY, render=False)
-    b = issue_notices(flagged_assets(1), None, issued_on=DAY, render=False)
-    car = issue_notices([item_for(make_asset(Category.OFFICIAL_CAR))], None, issued_on=DAY, render=False)
-    next_year = issue_notices(flagged_assets(1), None, issued_on=date(2026, 1, 2), render=False)
+    a = issue_signed(flagged_assets(1), issued_on=DAY, render=False)
+    b = issue_signed(flagged_assets(1), issued_on=DAY, render=False)
+    car = issue_signed([item_for(make_asset(Category.OFFICIAL_CAR))], issued_on=DAY, render=False)
+    next_year = issue_signed(flagged_assets(1), issued_on=date(2026, 1, 2), render=False)
     assert [n.number for n in a + b] == ["新建更〔2025〕1号", "新建更〔2025〕2号"]
     assert car[0].number == "新机更〔2025〕1号"
     assert next_year[0].number == "新建更〔2026〕1号"
@@ -38,16 +38,16 @@ def test_numbers_are_consecutive_per_department_and_year(ctx):
 def test_one_notice_per_owner_unit_groups_its_assets(ctx):
     unit_a, unit_b = make_unit(township="薛店镇"), make_unit(township="和庄镇")
     items = flagged_assets(2, unit=unit_a) + flagged_assets(3, unit=unit_b)
-    notices = issue_notices(items, None, issued_on=DAY, render=False)
+    notices = issue_signed(items, issued_on=DAY, render=False)
     # Ordered by township (和庄镇 before 薛店镇 in code-point order), numbered in that order.
     assert [(n.township, len(n.items), n.serial) for n in notices] == [("和庄镇", 3, 1), ("薛店镇", 2, 2)]
 
 
 def test_voided_notice_keeps_its_number(ctx):
     maint = make_user("maintainer", "zjj")
-    [first] = issue_notices(flagged_assets(1), None, issued_on=DAY, render=False)
+    [first] = issue_signed(flagged_assets(1), issued_on=DAY, render=False)
     lifecycle.void(first, maint, "主送单位名称有误")
-    [second] = issue_notices(flagged_assets(1), None, issued_on=DAY, render=False)
+    [second] = issue_signed(flagged_assets(1), issued_on=DAY, render=False)
     assert first.number == "新建更〔2025〕1号" and first.status.value == "voided"
     assert second.number == "新建更〔2025〕2号"
 
@@ -56,19 +56,19 @@ def test_failed_issue_consumes_no_number(ctx):
     good = flagged_assets(1)
     bad = [item_for(make_asset(), outcome=RuleOutcome.SUGGESTED_RENEWAL)]
     with pytest.raises(ValidationFailed) as err:
-        issue_notices(good + bad, None, issued_on=DAY, render=False)
+        issue_signed(good + bad, issued_on=DAY, render=False)
     assert bad[0].asset.code in err.value.errors
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Notice)) == 0
-    [notice] = issue_notices(good, None, issued_on=DAY, render=False)
+    [notice] = issue_signed(good, issued_on=DAY, render=False)
     assert notice.number == "新建更〔2025〕1号"
 
 
 def test_asset_with_an_open_notice_gets_no_second_one(ctx):
     items = flagged_assets(1)
-    issue_notices(items, None, issued_on=DAY, render=False)
+    issue_signed(items, issued_on=DAY, render=False)
     with pytest.raises(ValidationFailed) as err:
-        issue_notices([item_for(items[0].asset)], None, issued_on=DAY, render=False)
+        issue_signed([item_for(items[0].asset)], issued_on=DAY, render=False)
     assert "新建更〔2025〕1号" in str(err.value.errors)
     db.session.rollback()
     assert db.session.scalar(sa.select(DocumentCounter.last_number)) == 1
@@ -92,7 +92,7 @@ def test_twenty_concurrent_issuers_get_distinct_consecutive_numbers(app):
                 from registry.assets.models import Asset
                 barrier.wait(timeout=60)  # all start together; DB work only after (the pool has 15 connections)
                 item = item_for(db.session.get(Asset, asset_id))
-                [notice] = issue_notices([item], None, issued_on=DAY, render=False)
+                [notice] = issue_signed([item], issued_on=DAY, render=False)
                 numbers.append(notice.serial)
             except Exception as exc:  # noqa: BLE001 - collected and asserted below
                 errors.append(repr(exc))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from registry.enums import Category
-from registry.notices.services import issue_notices
+from tests.notice_factories import issue_signed
 from registry.notices.sources import _held_asset_ids, mandatory_items
 from registry.rules.services import evaluate_inventory
 from registry.rules.versions import seed_packs
@@ -23,5 +23,5 @@ def test_mandatory_items_and_held_assets_take_very_long_id_lists(ctx):
     items = mandatory_items(old.department, asset_ids=ids)
     assert items and {i.asset.id for i in items} == {old.id}
     assert _held_asset_ids(set(ids)) == set()
-    issue_notices(items, None, issued_on=date(2025, 3, 2), render=False)
+    issue_signed(items, issued_on=date(2025, 3, 2), render=False)
     assert _held_asset_ids(set(ids)) == {old.id}

@@ -14,7 +14,7 @@ from registry.audit.models import AuditRecord
 from registry.extensions import db
 from registry.notices import lifecycle
 from registry.notices.models import Notice, NoticeTemplate
-from registry.notices.services import issue_notices
+from tests.notice_factories import issue_signed
 from registry.notices.storage import notices_dir
 from tests.factories import make_unit, make_user
 from tests.notice_factories import flagged_assets
@@ -24,7 +24,7 @@ DAY = date(2025, 7, 16)
 
 def _issue(app, n=1, township="新建路街道", render=True, **kw):
     with app.app_context():
-        [notice] = issue_notices(flagged_assets(n, township=township, **kw), None, issued_on=DAY, render=render)
+        [notice] = issue_signed(flagged_assets(n, township=township, **kw), issued_on=DAY, render=render)
         return notice.id, notice.token, notice.number
 
 
@@ -33,7 +33,7 @@ def _audits(app, action):
         return db.session.scalar(sa.select(sa.func.count()).where(AuditRecord.action == action))
 
 
-def test_verify_page_is_public_and_shows_only_number_department_status_and_names(app, client):
+def test_verify_page_is_public_and_shows_the_notice_facts_but_no_asset_data(app, client):
     notice_id, token, number = _issue(app, 2)
     resp = client.get(f"/verify/{token}")
     html = resp.get_data(as_text=True)
@@ -44,7 +44,9 @@ def test_verify_page_is_public_and_shows_only_number_department_status_and_names
         names, codes, unit = [i.asset_name for i in notice.items], [i.asset_code for i in notice.items], \
             notice.owner_unit.name
     assert all(n in html for n in names)
-    assert not any(c in html for c in codes) and unit not in html and "投入使用" not in html
+    # What the paper says, so the person holding it can compare: addressee, 发文日期, deadline.
+    assert unit in html and "2025年7月16日" in html and "2026年12月31日" in html and "主送（产权单位）" in html
+    assert not any(c in html for c in codes) and "投入使用" not in html
     missing = client.get("/verify/" + "x" * 32)
     assert missing.status_code == 404 and "未找到该通知书" in missing.get_data(as_text=True)
 
@@ -88,7 +90,7 @@ def test_other_departments_and_admins_cannot_read_notices(app, client, login):
     login("inspector", "nync")
     assert client.get(f"/notices/{notice_id}").status_code == 404
     assert client.get(f"/api/v1/notices/{notice_id}").status_code == 404
-    assert client.get("/api/v1/notices/").get_json() == []
+    assert client.get("/api/v1/notices/").get_json() == {"items": [], "next_cursor": None}
     client.post("/logout")
     login("sysadmin", None)
     assert client.get("/notices/").status_code == 403
@@ -129,7 +131,7 @@ def test_template_with_unknown_placeholder_is_rejected_and_issued_text_is_kept(a
     assert ok.status_code == 302
     with app.app_context():
         assert db.session.get(Notice, notice_id).body == old_body
-        [new] = issue_notices(flagged_assets(1), None, issued_on=DAY, render=False)
+        [new] = issue_signed(flagged_assets(1), issued_on=DAY, render=False)
         assert new.body.startswith("请测试单位") and "2026年12月31日前完成" in new.body
         assert new.template_version == 2
     assert _audits(app, "notice.template.update") == 1
@@ -160,7 +162,7 @@ def test_maintainer_uploads_seal_used_on_later_notices(app, client, login):
 def test_api_lifecycle_and_errors_as_json(app, client, login):
     notice_id, _, number = _issue(app, render=False)
     login("inspector", "zjj")
-    listed = client.get("/api/v1/notices/?status=issued").get_json()
+    listed = client.get("/api/v1/notices/?status=issued").get_json()["items"]
     assert [n["number"] for n in listed] == [number]
     detail = client.get(f"/api/v1/notices/{notice_id}").get_json()
     assert detail["items"][0]["citation"] == "新政〔2024〕3号 二（三）8" and "经核查" in detail["body"]

@@ -82,7 +82,7 @@ def test_no_quota_means_no_limit():
     (2027, 2025, "year_to", "年度范围颠倒"),
     (2023, 2025, "year_from", "超出方案期限（2024—2027 年）"),
     (2025, 2030, "year_to", "超出方案期限"),
-    ("abc", 2025, "year_from", "必须是数字"),
+    ("abc", 2025, "year_from", "不是数字"),
     (None, 2025, "year_from", "请填写起始年度"),
 ])
 def test_bad_year_ranges_are_rejected(start, end, field, fragment):
@@ -97,7 +97,7 @@ def test_good_year_range():
 
 @pytest.mark.parametrize("raw,fragment", [
     ({"official_car": {"2025": -1}}, "不能小于 0"),
-    ({"official_car": {"2025": "十"}}, "必须是数字"),
+    ({"official_car": {"2025": "十"}}, "不是数字"),
     ({"official_car": {"2025": 1.5}}, "必须是整数"),
     ({"official_car": {"2030": 3}}, "不在计划年度范围内"),
     ({"飞机": {"2025": 3}}, "未知的设备类别"),

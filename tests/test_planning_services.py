@@ -122,7 +122,7 @@ def test_workflow_lock_marks_assets_planned_and_revision_shows_differences(ctx, 
     assert db.session.get(Asset, a.id).status is LifecycleStatus.PLANNED
     changes = db.session.scalars(sa.select(AssetChange).where(AssetChange.asset_id == a.id,
                                                               AssetChange.action == "plan")).all()
-    assert [(c.field, c.before, c.after) for c in changes] == [("status", "in_use", "planned")]
+    assert [(c.field, c.before, c.after) for c in changes] == [("status", "在用", "已列入更新计划")]
     assert db.session.scalar(sa.select(AuditRecord.action).where(AuditRecord.action == "plan.lock"))
     with pytest.raises(Conflict, match="新建修订"):
         services.pin_asset(plan.id, a.code, 2026)
@@ -204,17 +204,25 @@ def test_yearly_draft_job(ctx, source):
     assert build_yearly_draft(date(2027, 12, 1)) is None
 
 
-def test_progress_counts_done_and_notified_by_status_change_year(ctx, source):
+def test_progress_counts_done_by_disposal_record_and_notified_by_status_change_year(ctx, source):
     from datetime import datetime, timezone
 
+    from registry.disposals.models import Disposal
+    from registry.enums import DisposalWay
     from registry.planning import progress
     ensure_planning_reference()
-    renewed = source.flag()
+    renewed = source.flag()  # 已更新 by status alone, without a disposal record: not done
     notified = source.flag()
-    for asset, status, year in ((renewed, LifecycleStatus.RENEWED, 2025), (notified, LifecycleStatus.NOTIFIED, 2026)):
+    disposed = source.flag()
+    for asset, status, year in ((renewed, LifecycleStatus.RENEWED, 2025), (notified, LifecycleStatus.NOTIFIED, 2026),
+                                (disposed, LifecycleStatus.SCRAPPED, 2026)):
         db.session.add(AssetChange(asset_id=asset.id, action="update", field="status", before="in_use",
                                    after=status.value, changed_at=datetime(year, 5, 1, tzinfo=timezone.utc)))
         asset.status = status
+    # The disposal is dated 2025 although its status change was recorded in 2026: the record's date counts.
+    db.session.add(Disposal(asset_id=disposed.id, way=DisposalWay.SCRAP_DISMANTLE, disposed_on=date(2025, 3, 2),
+                            receiver="河南某报废机动车回收拆解公司", recycling_certificate_no="HS-T-1",
+                            deregistration_no="ZX-T-1"))
     db.session.commit()
     rows = {(r.department.code, r.category): r for r in progress.dashboard()}
     car = rows[("jgsw", Category.OFFICIAL_CAR)]
@@ -222,6 +230,39 @@ def test_progress_counts_done_and_notified_by_status_change_year(ctx, source):
     assert car.done == {2024: 0, 2025: 1, 2026: 0, 2027: 0}
     assert car.notified == {2024: 0, 2025: 0, 2026: 1, 2027: 0}
     assert car.cumulative("done") == [0, 1, 1, 1]
-    ev = progress.evidence("done", renewed.department_id, Category.OFFICIAL_CAR, 2025)
-    assert [r["code"] for r in ev] == [renewed.code]
-    assert progress.evidence("done", renewed.department_id, Category.OFFICIAL_CAR, 2026) == []
+    ev = progress.evidence("done", disposed.department_id, Category.OFFICIAL_CAR, 2025)
+    assert [r["code"] for r in ev] == [disposed.code]
+    assert ev[0]["way"] is DisposalWay.SCRAP_DISMANTLE and ev[0]["at"] == date(2025, 3, 2)
+    assert progress.evidence("done", disposed.department_id, Category.OFFICIAL_CAR, 2026) == []
+    assert renewed.code not in [r["code"] for r in progress.evidence("done", renewed.department_id,
+                                                                      Category.OFFICIAL_CAR)]
+
+
+def test_the_member_who_submitted_a_plan_cannot_approve_it(ctx, source):
+    from registry.errors import PermissionDenied
+    from tests.factories import make_user
+    source.flag(overdue=9)
+    author, colleague = make_user(role="taskforce", department=None), make_user(role="taskforce", department=None)
+    plan = services.create_plan(year_from=2025, year_to=2026, user=author)
+    workflow.transition(plan.id, "submit", user=author)
+    with pytest.raises(PermissionDenied, match="上报人不能审批"):
+        workflow.transition(plan.id, "approve", user=author)
+    db.session.rollback()
+    assert db.session.get(Plan, plan.id).status is PlanStatus.SUBMITTED  # refused: nothing changed
+    workflow.transition(plan.id, "approve", user=colleague)
+    assert db.session.get(Plan, plan.id).status is PlanStatus.APPROVED
+
+
+def test_addition_target_is_not_held_against_disposals_on_the_dashboard(ctx, source):
+    """XZ-T7 (elevators added to existing homes) is not fed by disposals: no figure, no 'behind schedule'."""
+    from registry.planning import progress
+    ensure_planning_reference()
+    source.flag(Category.ELEVATOR)  # an elevator with activity, so its row is listed
+    rows = progress.dashboard()
+    elevator = next(r for r in rows if r.category is Category.ELEVATOR and r.department.code == "zjj")
+    assert [t.code for t in elevator.targets] == ["XZ-T7"]
+    assert elevator.target is None and "加装" in (elevator.target_note or "")
+    assert progress.expected_by(elevator, 2026) is None
+    assert elevator not in [row for row, _, _ in progress.behind_schedule(rows, 2026)]
+    car = next(r for r in rows if r.category is Category.OFFICIAL_CAR and r.department.code == "jgsw")
+    assert car.target == 40  # a target fed by disposals keeps its figure

@@ -141,11 +141,16 @@ def test_progress_dashboard_svg_with_tables(client, login, app, flagged):
     login("taskforce", None)
     plan_url = _create(client).headers["Location"]
     plan_id = int(plan_url.rsplit("/", 1)[1])
-    for step in ("submit", "approve", "lock"):
+    assert client.post(f"/plans/{plan_id}/transition", data={"action": "submit"}).status_code == 302
+    own = client.post(f"/plans/{plan_id}/transition", data={"action": "approve"})
+    assert own.status_code == 403 and "上报人不能审批" in own.get_data(as_text=True)  # four eyes
+    login("taskforce", None)  # a second member of the task force approves and locks
+    for step in ("approve", "lock"):
         assert client.post(f"/plans/{plan_id}/transition", data={"action": step}).status_code == 302
     html = client.get("/plans/progress").get_data(as_text=True)
     assert html.count("<svg") >= 3 and "目标 40" in html
-    assert ' style="' not in html and "<script" not in html
+    # The CSP allows no inline style or script: only static files (the menu's nav.js) may be loaded.
+    assert ' style="' not in html and not re.search(r"<script(?![^>]*\bsrc=\"/static/)", html)
     assert re.search(r"机关事务中心 · 公务用车", html)
     evidence = client.get("/plans/progress/evidence?series=planned&department=2&category=official_car")
     assert flagged["cars"][0] in evidence.get_data(as_text=True)
@@ -159,3 +164,19 @@ def test_targets_page_edit_by_taskforce_only(client, login, app, flagged):
     login("maintainer", "jgsw")
     assert client.get("/plans/targets").status_code == 200
     assert client.post("/plans/targets/1", data={"value": "50"}).status_code == 403
+
+
+def test_new_plan_form_starts_at_the_current_year(client, login, flagged):
+    import time_machine
+    # 2026-12-31 23:30 Beijing time is still 2026; the quota columns of past years are not offered.
+    with time_machine.travel("2026-12-31T15:30:00+00:00", tick=False):
+        login("taskforce", None)
+        html = client.get("/plans/").get_data(as_text=True)
+    assert 'name="year_from" value="2026"' in html and 'name="year_to" value="2027"' in html
+    assert "quota-official_car-2026" in html and "quota-official_car-2025" not in html
+    assert "2024年" not in html.split("年度配额", 1)[1]
+    # 00:30 Beijing time on 1 January 2027 is still 2026 on the server, but the user's year is 2027.
+    with time_machine.travel("2026-12-31T16:30:00+00:00", tick=False):
+        login("taskforce", None)
+        html = client.get("/plans/").get_data(as_text=True)
+    assert 'name="year_from" value="2027"' in html and "quota-official_car-2026" not in html

@@ -69,7 +69,7 @@ def matrix_app(_schema_app, database_url):
         ensure_reference_data()
         users = {}
         for r in Role:
-            dept = "zjj" if r in (Role.MAINTAINER, Role.INSPECTOR) else None
+            dept = "zjj" if r in (Role.MAINTAINER, Role.INSPECTOR, Role.DEPT_HEAD) else None
             users[r.value] = factories.make_user(role=r.value, department=dept, username=f"matrix-{r.value}").id
     yield app, users
     with app.app_context():

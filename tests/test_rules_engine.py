@@ -119,6 +119,32 @@ def test_pipe_past_design_life_is_overdue_after_2024(rules):
     assert "超过设计使用年限 30 年" in after.explanation
 
 
+def test_xz7_covers_residential_elevators_and_unstated_ones_on_both_paths(rules):
+    old = {"configuration_level": "medium", "faults_last_12m": 0, "assessment_conclusion": "continue"}
+    homes = make_asset(Category.ELEVATOR, commissioned_on=date(2000, 1, 1), detail=dict(old, serves_housing=True))
+    office = make_asset(Category.ELEVATOR, commissioned_on=date(2000, 1, 1), detail=dict(old, serves_housing=False))
+    unstated = make_asset(Category.ELEVATOR, commissioned_on=date(2000, 1, 1), detail=dict(old, serves_housing=None))
+    as_of = date(2024, 6, 1)
+    assert _one(homes, as_of, "XZ-7").result == "hit" and _one(unstated, as_of, "XZ-7").result == "hit"
+    assert _one(office, as_of, "XZ-7") is None
+    evaluation = services.evaluate_inventory(as_of)
+    hits = set(db.session.scalars(sa.select(Finding.asset_id).where(Finding.evaluation_id == evaluation.id,
+                                                                    Finding.rule_code == "XZ-7")))
+    assert hits == {homes.id, unstated.id}
+
+
+@pytest.mark.parametrize("scope,fragment", [
+    ({"serves_housing": ["yes"]}, "true、false"), ({"serves_housing": [None]}, "true、false"),
+    ({"floors": [6]}, "没有可用于限定范围的字段"), ({"elevator_type": [True]}, "traction"),
+])
+def test_scope_values_are_checked(rules, scope, fragment):
+    rule = db.session.scalar(sa.select(Rule).where(Rule.code == "XZ-7"))
+    with pytest.raises(ValidationFailed) as exc:
+        save_new_version("XZ-7", {"params": {**rule.params, "scope": scope}})
+    assert any(fragment in m for m in exc.value.errors["params.scope"]), exc.value.errors
+    db.session.rollback()
+
+
 SOUND = {"emission_stage": "stage4", "wear_grade": "light", "safety_hazard": False, "no_repair_value": False,
          "main_part_damaged": False}
 

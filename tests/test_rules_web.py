@@ -93,6 +93,33 @@ def test_bad_edit_is_rejected_in_chinese_and_nothing_saved(client, login, app, s
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Rule).where(Rule.code == "XZ-12")) == 1
 
 
+@pytest.mark.parametrize("overrides,message", [
+    ({"deadline_type": "days_after_notice", "deadline_days": "9" * 5000}, "1 到 3650 之间的整数"),
+    ({"deadline_type": "days_after_notice", "deadline_days": "１２０"}, "1 到 3650 之间的整数"),  # full-width digits
+    ({"deadline_type": "days_after_notice", "deadline_days": "-30"}, "1 到 3650 之间的整数"),
+    ({"deadline_type": "days_after_notice", "deadline_days": "²"}, "1 到 3650 之间的整数"),  # isdigit() but not int()
+    ({"params": '{"years": ' + "9" * 5000 + "}"}, "数字过长或嵌套过深"),
+    ({"params": "[" * 100_000}, "数字过长或嵌套过深"),
+])
+def test_huge_or_odd_numbers_in_the_rule_form_are_a_422_not_a_500(client, login, app, seeded, overrides, message):
+    login("taskforce", None)
+    resp = client.post("/rules/XZ-12/edit", data=_form(action="save", **overrides))
+    assert resp.status_code == 422
+    assert message in resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Rule).where(Rule.code == "XZ-12")) == 1
+
+
+def test_a_short_day_count_is_saved(client, login, app, seeded):
+    login("taskforce", None)
+    resp = client.post("/rules/XZ-12/edit", data=_form(action="save", deadline_type="days_after_notice",
+                                                        deadline_days="120"))
+    assert resp.status_code == 302
+    with app.app_context():
+        current = db.session.scalar(sa.select(Rule).where(Rule.code == "XZ-12", Rule.is_current.is_(True)))
+        assert current.deadline_policy == {"type": "days_after_notice", "days": 120}
+
+
 def test_asset_findings_page_is_scoped(client, login, app, seeded):
     with app.app_context():
         car = make_asset(Category.OFFICIAL_CAR, registered_on=date(2010, 1, 1), condition_grade=ConditionGrade.BAD)

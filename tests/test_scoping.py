@@ -9,6 +9,7 @@ from flask_login import current_user
 from registry.accounts import scoping
 from registry.accounts.access import BUSINESS_READERS, roles_required
 from registry.assets.models import Asset
+from registry.assets.scoping import asset_scope
 from registry.enums import Category
 from registry.errors import NotFound, PermissionDenied
 from registry.extensions import db
@@ -24,7 +25,7 @@ def assets(ctx):
 
 
 def _visible(user) -> set[int]:
-    return set(db.session.scalars(sa.select(Asset.id).where(scoping.asset_scope(user))))
+    return set(db.session.scalars(sa.select(Asset.id).where(asset_scope(user))))
 
 
 @pytest.mark.parametrize("role,dept,reads,edits", [

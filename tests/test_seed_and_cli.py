@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
 import sqlalchemy as sa
 
 from registry.accounts.models import User
@@ -88,6 +89,18 @@ def test_create_user_requires_department_for_bureau_roles(runner):
     assert "必须指定所属部门" in result.output
 
 
+def test_an_older_demo_install_gets_only_the_missing_accounts(runner, app):
+    """Demo accounts made before 部门负责人 existed: the heads are added, the others left alone."""
+    from tests.factories import make_user
+    with app.app_context():
+        make_user("maintainer", "zjj", username="demo-zjj")
+    result = runner.invoke(args=["registry", "seed-demo-users"])
+    assert result.exit_code == 0, result.output
+    assert "demo-head-zjj" in result.output and "demo-zjj\t" not in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).where(User.username == "demo-zjj")) == 1
+
+
 def test_demo_users_get_random_passwords_written_once(runner, app):
     first = runner.invoke(args=["registry", "seed-demo-users"])
     assert first.exit_code == 0, first.output
@@ -96,13 +109,16 @@ def test_demo_users_get_random_passwords_written_once(runner, app):
     with app.app_context():
         users = db.session.scalars(sa.select(User).where(User.username.like("demo-%"))).all()
         assert {u.role.value for u in users} == {"sysadmin", "secadmin", "auditor", "maintainer", "inspector",
-                                                 "taskforce"}
+                                                 "dept_head", "taskforce"}
+        heads = {u.username: u.department.code for u in users if u.role.value == "dept_head"}
+        assert heads == {"demo-head-zjj": "zjj", "demo-head-jgsw": "jgsw", "demo-head-nync": "nync",
+                         "demo-head-wjw": "wjw"}
         hashes = {u.password_hash for u in users}
         assert len(hashes) == len(users)
 
 
 def test_large_seed_rebuilds_the_indexes_it_defers(app, monkeypatch):
-    import registry.assets.demo as demo
+    import registry.demo.inventory as demo
     monkeypatch.setattr(demo, "BULK_INDEX_THRESHOLD", 100)
     with app.app_context():
         demo.seed_demo(150)
@@ -110,3 +126,16 @@ def test_large_seed_rebuilds_the_indexes_it_defers(app, monkeypatch):
         names = {ix["name"] for ix in inspector.get_indexes("assets")}
         assert {ix.name for ix in Asset.__table__.indexes} <= names
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Asset)) == 150
+
+
+@pytest.mark.parametrize("args,message", [
+    (["notices", "issue", "--department", "nope"], "部门代码「nope」不存在"),
+    (["profiles", "list", "--department", "nope"], "部门代码「nope」不存在"),
+    (["profiles", "export", "1", "--department", "nope"], "部门代码「nope」不存在"),
+    (["notices", "issue", "--user", "nobody"], "用户「nobody」不存在"),
+])
+def test_commands_name_an_unknown_department_or_user_in_chinese(runner, args, message):
+    """Every command looks departments and users up the same way: an unknown one stops it with one message."""
+    result = runner.invoke(args=["registry", *args])
+    assert result.exit_code != 0
+    assert message in result.output

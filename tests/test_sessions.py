@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta, timezone
 
+import pytest
 import sqlalchemy as sa
 
 from registry.accounts.models import ApiToken, User
 from registry.audit.models import AuditRecord
 from registry.extensions import db
 from tests import factories
+from registry.accounts.services import LOGIN_FAILED
 from tests.conftest import TEST_PASSWORD
 
 NEW_PASSWORD = "Brand-New-Passw0rd"
@@ -105,12 +107,12 @@ def test_periodic_password_change_follows_the_policy(app, client, login):
 def test_lockout_after_five_failures_for_thirty_minutes(app, client):
     with app.app_context():
         factories.make_user("inspector", "zjj", username="victim")
-    for _ in range(4):
-        assert "用户名或密码错误" in _form_login(client, "victim", "bad").get_data(as_text=True)
-    assert "已锁定 30 分钟" in _form_login(client, "victim", "bad").get_data(as_text=True)
-    # Even the right password is refused while locked.
+    for _ in range(5):
+        resp = _form_login(client, "victim", "bad")
+        assert resp.status_code == 401 and LOGIN_FAILED in resp.get_data(as_text=True)
+    # Even the right password is refused while locked, with the very same answer.
     resp = _form_login(client, "victim")
-    assert resp.status_code == 200 and "账户已锁定" in resp.get_data(as_text=True)
+    assert resp.status_code == 401 and LOGIN_FAILED in resp.get_data(as_text=True)
     with app.app_context():
         user = db.session.scalar(sa.select(User).where(User.username == "victim"))
         locked = user.locked_until if user.locked_until.tzinfo else user.locked_until.replace(tzinfo=timezone.utc)
@@ -130,9 +132,13 @@ def test_lockout_threshold_comes_from_the_security_policy(app, client):
         db.session.add(SecurityPolicy(key="LOGIN_LOCKOUT_MINUTES", value=10))
         db.session.commit()
         factories.make_user("inspector", "zjj", username="victim3")
-    for _ in range(2):
+    for _ in range(3):
         _form_login(client, "victim3", "bad")
-    assert "已锁定 10 分钟" in _form_login(client, "victim3", "bad").get_data(as_text=True)
+    assert _form_login(client, "victim3").status_code == 401  # locked after 3
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.username == "victim3"))
+        locked = user.locked_until if user.locked_until.tzinfo else user.locked_until.replace(tzinfo=timezone.utc)
+        assert timedelta(minutes=9) < locked - datetime.now(timezone.utc) <= timedelta(minutes=10)
 
 
 def test_unknown_user_and_bad_password_get_the_same_message(app, client):
@@ -141,6 +147,88 @@ def test_unknown_user_and_bad_password_get_the_same_message(app, client):
     a = _form_login(client, "known", "bad").get_data(as_text=True)
     b = _form_login(client, "nobody", "bad").get_data(as_text=True)
     assert "用户名或密码错误" in a and "用户名或密码错误" in b
+
+
+def _answer(resp) -> tuple[int, str]:
+    """Status and page of a login answer, with the per-response CSRF token taken out."""
+    import re
+    page = re.sub(r'name="csrf_token" type="hidden" value="[^"]*"', "", resp.get_data(as_text=True))
+    return resp.status_code, re.sub(r'(name="username"[^>]*value=")[^"]*"', r"\1", page)  # the name typed is echoed
+
+
+def test_locked_deactivated_and_unknown_accounts_answer_identically(app, monkeypatch):
+    """Issue #17 item 12: nothing in the answer (message, status, Argon2 work) tells which accounts exist."""
+    from registry.accounts import services
+    with app.app_context():
+        locked = factories.make_user("inspector", "zjj", username="locked-one")
+        locked.locked_until = datetime.now(timezone.utc) + timedelta(minutes=20)
+        factories.make_user("inspector", "zjj", username="gone").active = False
+        factories.make_user("inspector", "zjj", username="plain")
+        db.session.commit()
+        dummy = services._dummy_hash()
+    verified = []
+    real_verify = services.verify_password
+    monkeypatch.setattr(services, "verify_password", lambda h, p: verified.append(h) or real_verify(h, p))
+    answers = {}
+    for name, password, checked in (("locked-one", TEST_PASSWORD, "dummy"), ("locked-one", "bad", "dummy"),
+                                    ("gone", TEST_PASSWORD, "real"), ("plain", "bad", "real"),
+                                    ("nobody-here", "bad", "dummy")):
+        before = len(verified)
+        answers[(name, password)] = _answer(_form_login(app.test_client(), name, password))
+        assert len(verified) == before + 1, name  # exactly one Argon2 verification, whoever it is
+        # A locked account's own hash is never checked: the lock is not a password oracle either.
+        assert (verified[-1] == dummy) == (checked == "dummy"), name
+    assert len(set(answers.values())) == 1, answers.keys()
+    status, page = next(iter(answers.values()))
+    assert status == 401 and services.LOGIN_FAILED in page
+
+
+def test_concurrent_wrong_passwords_get_at_most_max_attempts_checks(app, monkeypatch):
+    """Issue #17 item 10: 40 simultaneous wrong passwords reach the password check at most 5 times."""
+    import threading
+    from registry.accounts import services
+    with app.app_context():
+        user = factories.make_user("inspector", "zjj", username="raced")
+        real_hash = user.password_hash
+    checks = []
+    lock = threading.Lock()
+    real_verify = services.verify_password
+
+    def counting_verify(password_hash, password):
+        if password_hash == real_hash:
+            with lock:
+                checks.append(password)
+        return real_verify(password_hash, password)
+    monkeypatch.setattr(services, "verify_password", counting_verify)
+    # Refused attempts verify against the dummy hash: give it the test users' cheap parameters, so 35
+    # threads do not each run a 64 MiB Argon2 on this 2-core machine (this test counts checks, not time).
+    monkeypatch.setattr(services, "_dummy_hash", lambda: factories.make_cheap_hash("not the password"))
+    n = 40
+    barrier = threading.Barrier(n)
+    codes: list = [None] * n
+
+    def attempt(i):
+        barrier.wait()
+        try:
+            codes[i] = _form_login(app.test_client(), "raced", f"wrong-{i}").status_code
+        except Exception as exc:  # noqa: BLE001 - a 500 shows up here under TESTING
+            codes[i] = exc
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert codes == [401] * n, [c for c in codes if c != 401][:3]
+    assert len(checks) == 5  # the limit, not one per request
+    with app.app_context():
+        locked = db.session.scalar(sa.select(User).where(User.username == "raced"))
+        assert locked.is_locked
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditRecord)
+                                 .where(AuditRecord.action == "user.lock")) == 1
+        outcomes = db.session.scalars(sa.select(AuditRecord.outcome).where(AuditRecord.action == "login")).all()
+        assert sorted(outcomes) == sorted(["failure"] * 5 + ["denied"] * 35)
+    # Still locked: the right password now gets the same refusal, without a check.
+    assert _form_login(app.test_client(), "raced").status_code == 401 and len(checks) == 5
 
 
 def test_idle_session_is_logged_out(app, client, login):
@@ -233,6 +321,43 @@ def test_open_redirect_after_login_is_refused(app, client):
     for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
         resp = client.post("/login?next=" + target, data={"username": "redir", "password": TEST_PASSWORD})
         assert resp.headers["Location"] == "/"
+
+
+# Each of these is another site once a browser has normalised it (tab/CR/LF removed, controls and spaces
+# trimmed, backslash read as slash); issue #17 item 2 was the first one.
+OFFSITE_NEXT = ["/%09/evil.example", "/%0A/evil.example", "/%0D%0A/evil.example", "%20//evil.example",
+                "/%5C/evil.example", "%5C%5Cevil.example", "/%09%5Cevil.example",
+                "java%09script:alert(1)", "https:evil.example", "%0Ahttps://evil.example", "//%09evil.example",
+                "evil.example", "%C2%85//evil.example"]
+
+
+def test_next_with_a_control_character_is_refused_before_login(app, client):
+    # The request gate refuses C0 controls other than tab/CR/LF in any request text (issue #17 item 4).
+    with app.app_context():
+        factories.make_user("inspector", "zjj", username="redir3")
+    resp = client.post("/login?next=%01//evil.example", data={"username": "redir3", "password": TEST_PASSWORD})
+    assert resp.status_code == 422 and "Location" not in resp.headers
+
+
+@pytest.mark.parametrize("target", OFFSITE_NEXT)
+def test_next_that_a_browser_reads_as_another_site_goes_home(app, client, target):
+    with app.app_context():
+        factories.make_user("inspector", "zjj", username="redir2")
+    resp = client.post("/login?next=" + target, data={"username": "redir2", "password": TEST_PASSWORD})
+    assert resp.status_code == 302, resp.status_code  # never a 500 (a raw newline in Location used to be one)
+    assert resp.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("target,location", [
+    ("/assets/c/elevator?page=2", "/assets/c/elevator?page=2"),
+    ("%09/rules/", "/rules/"),
+    ("/rules/%E8%A7%84%E5%88%99", "/rules/%E8%A7%84%E5%88%99"),
+])
+def test_same_site_next_is_kept_in_its_normalised_form(app, client, target, location):
+    with app.app_context():
+        factories.make_user("inspector", "zjj", username="redir3")
+    resp = client.post("/login?next=" + target, data={"username": "redir3", "password": TEST_PASSWORD})
+    assert resp.status_code == 302 and resp.headers["Location"] == location
 
 
 def test_a_rejected_cookie_is_forgotten_so_the_refusal_is_logged_once(app, client, login):

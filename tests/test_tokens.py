@@ -9,10 +9,11 @@ from flask import jsonify
 from flask.views import MethodView
 from flask_login import current_user
 
-from registry.accounts import scoping, tokens
+from registry.accounts import tokens
 from registry.accounts.access import BUSINESS_READERS, roles_required
 from registry.accounts.models import ApiToken, User
 from registry.assets.models import Asset
+from registry.assets.scoping import asset_scope
 from registry.audit import services as audit
 from registry.audit.models import AuditRecord
 from registry.enums import Category, Role
@@ -25,7 +26,7 @@ class Probe(MethodView):
 
     @roles_required(*BUSINESS_READERS)
     def get(self):
-        count = db.session.scalar(sa.select(sa.func.count()).select_from(Asset).where(scoping.asset_scope(current_user)))
+        count = db.session.scalar(sa.select(sa.func.count()).select_from(Asset).where(asset_scope(current_user)))
         return jsonify(user=current_user.username, assets=count)
 
     @roles_required(Role.MAINTAINER)

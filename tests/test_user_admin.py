@@ -130,7 +130,7 @@ def test_deactivate_needs_a_reason_never_deletes_and_ends_sessions(app, client, 
     user = _user(app, "leaver")
     assert user is not None and not user.active and user.deactivation_reason == "调离"
     assert victim.get("/").status_code == 302
-    assert victim.post("/login", data={"username": "leaver", "password": factories.TEST_PASSWORD}).status_code == 200
+    assert victim.post("/login", data={"username": "leaver", "password": factories.TEST_PASSWORD}).status_code == 401
     assert client.post(f"/admin/users/{target_id}/active", data={"active": "1"}).status_code == 302
     assert _user(app, "leaver").active
     assert [r.action for r in _audit(app, "user.deactivate") + _audit(app, "user.reactivate")] == [
@@ -208,3 +208,67 @@ def test_policy_min_length_applies_to_new_passwords(app, client, login_as):
     resp = client.post("/account/password", data={"current": factories.TEST_PASSWORD, "new": "Abcdef-12345",
                                                   "confirm": "Abcdef-12345"})
     assert resp.status_code == 422 and "密码长度至少 14 位" in resp.get_data(as_text=True)
+
+
+def _live_token(app, username: str) -> tuple[int, str]:
+    """A user with one working API token (and one they had already revoked)."""
+    from registry.accounts import tokens
+    with app.app_context():
+        user = factories.make_user("maintainer", "zjj", username=username, must_change_password=False)
+        old, _ = tokens.create_token(user, "old")
+        tokens.revoke_token(user, old.id)
+        _row, plain = tokens.create_token(user, "script")
+        return user.id, plain
+
+
+def _token_works(app, plain: str) -> bool:
+    resp = app.test_client().get("/api/v1/openapi.json", headers={"Authorization": f"Bearer {plain}"})
+    assert resp.status_code in (200, 401), resp.status_code
+    return resp.status_code == 200
+
+
+def _token_rows(app, user_id: int) -> list[ApiToken]:
+    with app.app_context():
+        return db.session.scalars(sa.select(ApiToken).where(ApiToken.user_id == user_id)
+                                  .order_by(ApiToken.id)).all()
+
+
+def test_deactivation_revokes_tokens_and_reactivation_does_not_bring_them_back(app, client, login_as):
+    login_as("sysadmin")
+    user_id, plain = _live_token(app, "tok-leaver")
+    assert _token_works(app, plain)
+    assert client.post(f"/admin/users/{user_id}/active", data={"active": "0", "reason": "调离"}).status_code == 302
+    rows = _token_rows(app, user_id)
+    assert len(rows) == 2 and all(r.revoked_at is not None for r in rows)  # marked, never deleted
+    assert not _token_works(app, plain)
+    assert client.post(f"/admin/users/{user_id}/active", data={"active": "1"}).status_code == 302
+    assert not _token_works(app, plain)
+    assert '"tokens_revoked": 1' in _audit(app, "user.deactivate")[0].details
+
+
+def test_password_reset_revokes_tokens(app, client, login_as):
+    login_as("sysadmin")
+    user_id, plain = _live_token(app, "tok-reset")
+    assert _token_works(app, plain)
+    assert client.post(f"/admin/users/{user_id}/reset-password").status_code == 200
+    assert all(r.revoked_at is not None for r in _token_rows(app, user_id)) and len(_token_rows(app, user_id)) == 2
+    assert not _token_works(app, plain)
+    assert '"tokens_revoked": 1' in _audit(app, "user.reset_password")[0].details
+
+
+def test_role_change_revokes_tokens(app, client, login_as):
+    login_as("sysadmin")
+    user_id, plain = _live_token(app, "tok-role")
+    assert _token_works(app, plain)
+    resp = client.post(f"/admin/users/{user_id}", data={"role": "inspector", "department": "zjj"})
+    assert resp.status_code == 302
+    assert all(r.revoked_at is not None for r in _token_rows(app, user_id)) and len(_token_rows(app, user_id)) == 2
+    assert not _token_works(app, plain)
+    assert '"tokens_revoked": 1' in _audit(app, "user.change_role")[0].details
+
+
+def test_an_unchanged_role_keeps_the_tokens(app, client, login_as):
+    login_as("sysadmin")
+    user_id, plain = _live_token(app, "tok-same")
+    assert client.post(f"/admin/users/{user_id}", data={"role": "maintainer", "department": "zjj"}).status_code == 302
+    assert _token_works(app, plain)

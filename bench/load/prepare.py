@@ -35,13 +35,20 @@ def _notices(maintainer) -> list[int]:
     from registry.enums import MANDATORY_OUTCOMES, Category
     from registry.notices.models import Notice
     from registry.rules.models import Finding
-    from registry.notices.services import issue_notices
-    from registry.notices.sources import latest_evaluation_id, mandatory_items
-    from registry.rules.services import evaluate_inventory
+    from registry.accounts.services import create_user
+    from registry.enums import Role
+    from registry.notices.batch import render_missing
+    from registry.notices.services import draft_notices, sign_notices
+    from registry.notices.sources import mandatory_items
+    from registry.rules.services import evaluate_inventory, latest_evaluation
     from registry.rules.versions import seed_packs
     ids = list(db.session.scalars(sa.select(Notice.id).order_by(Notice.id)))
     if ids:
         return ids
+    def latest_evaluation_id(category):
+        evaluation = latest_evaluation(category)
+        return evaluation.id if evaluation is not None else None
+
     if latest_evaluation_id(Category.CONSTRUCTION_MACHINE) is None:
         seed_packs()
         started = time.perf_counter()
@@ -57,7 +64,10 @@ def _notices(maintainer) -> list[int]:
         .order_by(Finding.asset_id).limit(NOTICES_WANTED)))
     items = mandatory_items(maintainer.department, category=Category.CONSTRUCTION_MACHINE, asset_ids=asset_ids)
     started = time.perf_counter()
-    notices = issue_notices(items, maintainer)
+    head = create_user("load-head-zjj", "负责人", Role.DEPT_HEAD, maintainer.department.code)[0]
+    notices = sign_notices([d.id for d in draft_notices(items, maintainer)], head, render=False)
+    # Stored now, as the worker's render task would: the load test downloads stored files.
+    render_missing(notices)
     print(f"issued {len(notices)} notices (with PDFs) in {time.perf_counter() - started:.1f} s")
     return [n.id for n in notices]
 

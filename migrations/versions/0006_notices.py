@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0006_notices"
-down_revision = "0005_rules"  # chained after the rules migration when merging branch rules
+down_revision = "0005_rules"
 branch_labels = None
 depends_on = None
 

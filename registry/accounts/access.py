@@ -26,25 +26,23 @@ from __future__ import annotations
 
 from functools import wraps
 
+from flask import request
 from flask_login import current_user
 
+from registry.audit import services as audit
 from registry.enums import Role
+from registry.errors import PermissionDenied
 
 ALL_ROLES = frozenset(Role)
-BUSINESS_READERS = frozenset({Role.MAINTAINER, Role.INSPECTOR, Role.TASKFORCE})
+BUSINESS_READERS = frozenset({Role.MAINTAINER, Role.INSPECTOR, Role.DEPT_HEAD, Role.TASKFORCE})
 
 
 def check_role(allowed: frozenset) -> None:
     """Raise PermissionDenied (audited) unless the current user holds one of `allowed`."""
     if current_user.role in allowed:
         return
-    from flask import request
 
-    from registry.audit import services as audit
-    from registry.errors import PermissionDenied
-    from registry.extensions import db
-    audit.record("access.denied", outcome="denied", details={"path": request.path, "method": request.method})
-    db.session.commit()
+    audit.record_refusal("access.denied", details={"path": request.path, "method": request.method})
     raise PermissionDenied(f"您的角色（{current_user.role.label}）无权执行此操作")
 
 

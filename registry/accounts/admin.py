@@ -1,11 +1,10 @@
 """What the system administrator may do to accounts, with separation of duties enforced."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import sqlalchemy as sa
 
-from registry.accounts import policy
+from registry import clock
+from registry.accounts import policy, tokens
 from registry.accounts.models import User
 from registry.accounts.passwords import generate_password, hash_password
 from registry.accounts.services import DEPARTMENT_ROLES, create_user
@@ -41,9 +40,8 @@ def parse_role(raw: str | None) -> Role:
 
 
 def _refuse(actor: User, target_id, reason: str, details: dict) -> None:
-    audit.record("privilege.escalation", outcome="denied", object_type="user", object_id=target_id, user=actor,
-                 details={"reason": reason, **details})
-    db.session.commit()
+    audit.record_refusal("privilege.escalation", object_type="user", object_id=target_id, user=actor,
+                         details={"reason": reason, **details})
     raise PermissionDenied(reason)
 
 
@@ -87,8 +85,10 @@ def change_role(actor: User, user_id: int, role_value: str, department_code: str
         return user
     user.role, user.department = role, department
     user.session_generation += 1  # the new role takes effect at the next login
+    revoked = tokens.revoke_all(user)  # a token made for the old role must not carry over to the new one
     audit.record("user.change_role", object_type="user", object_id=user.id, user=actor,
-                 details={"before": before, "after": after, "privileged": role in ADMIN_ROLES})
+                 details={"before": before, "after": after, "privileged": role in ADMIN_ROLES,
+                          "tokens_revoked": revoked})
     db.session.commit()
     return user
 
@@ -106,11 +106,14 @@ def set_active(actor: User, user_id: int, active: bool, reason: str = "") -> Use
     if user.active == active:
         return user
     user.active = active
-    user.deactivated_at = None if active else datetime.now(timezone.utc)
+    user.deactivated_at = None if active else clock.now()
     user.deactivation_reason = None if active else reason
     user.session_generation += 1
+    details = {"username": user.username, "reason": reason or None}
+    if not active:
+        details["tokens_revoked"] = tokens.revoke_all(user)
     audit.record("user.reactivate" if active else "user.deactivate", object_type="user", object_id=user.id,
-                 user=actor, details={"username": user.username, "reason": reason or None})
+                 user=actor, details=details)
     db.session.commit()
     return user
 
@@ -126,6 +129,6 @@ def reset_password(actor: User, user_id: int) -> tuple[User, str]:
     user.failed_logins, user.locked_until = 0, None
     user.session_generation += 1
     audit.record("user.reset_password", object_type="user", object_id=user.id, user=actor,
-                 details={"username": user.username})
+                 details={"username": user.username, "tokens_revoked": tokens.revoke_all(user)})
     db.session.commit()
     return user, password

@@ -1,7 +1,7 @@
 """Account management pages for the system administrator, and the security policy page."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request
 from flask_login import current_user
 
 from registry.accounts import admin, policy
@@ -9,6 +9,7 @@ from registry.accounts.access import roles_required
 from registry.accounts.forms import DeactivateForm, EmptyForm, RoleForm, UserForm
 from registry.enums import Role
 from registry.errors import ValidationFailed
+from registry.pages import done
 
 bp = Blueprint("users", __name__, url_prefix="/admin/users")
 policy_bp = Blueprint("policy", __name__, url_prefix="/security")
@@ -55,8 +56,7 @@ def edit(user_id: int):
         except ValidationFailed as exc:
             errors = exc.errors
         else:
-            flash("角色已修改，用户下次登录后生效", "success")
-            return redirect(url_for("users.edit", user_id=user.id))
+            return done("角色已修改，用户下次登录后生效", "users.edit", user_id=user.id)
     status = 422 if errors or form.errors else 200
     return render_template("accounts/user_edit.html", user=user, form=form, errors=errors,
                            deactivate_form=DeactivateForm(), button=EmptyForm()), status
@@ -71,8 +71,7 @@ def set_active(user_id: int):
     if not form.validate():
         raise ValidationFailed("账户状态未修改", {"停用原因": form.reason.errors})
     user = admin.set_active(current_user, user_id, active, form.reason.data or "")
-    flash(f"账户「{user.username}」已{'启用' if active else '停用'}", "success")
-    return redirect(url_for("users.edit", user_id=user_id))
+    return done(f"账户「{user.username}」已{'启用' if active else '停用'}", "users.edit", user_id=user_id)
 
 
 @bp.route("/<int:user_id>/reset-password", methods=["POST"])
@@ -97,7 +96,6 @@ def edit_policy():
             errors = exc.errors
             values = {s.key: request.form.get(s.key, "") for s in policy.SETTINGS}
         else:
-            flash(f"安全策略已保存（修改 {len(changed)} 项）", "success")
-            return redirect(url_for("policy.edit_policy"))
+            return done(f"安全策略已保存（修改 {len(changed)} 项）", "policy.edit_policy")
     return render_template("accounts/policy.html", form=form, settings=policy.SETTINGS, values=values,
                            errors=errors), 422 if errors else 200

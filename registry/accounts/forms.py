@@ -1,10 +1,13 @@
 """Account forms (Flask-WTF: every form carries a CSRF token)."""
+import sqlalchemy as sa
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from registry.enums import Role
+from registry.extensions import db
+from registry.orgs.models import Department
 
 
 class LoginForm(FlaskForm):
@@ -23,9 +26,6 @@ class TokenForm(FlaskForm):
 
 
 def _department_choices():
-    from registry.extensions import db
-    from registry.orgs.models import Department
-    import sqlalchemy as sa
     return [SelectChoice("", "（无）")] + [SelectChoice(d.code, d.name)
                                          for d in db.session.scalars(sa.select(Department).order_by(Department.id))]
 
@@ -34,26 +34,23 @@ def _role_choices():
     return [SelectChoice(value, label) for value, label in Role.choices()]
 
 
-class UserForm(FlaskForm):
+class RoleForm(FlaskForm):
+    """Role and department of an account, with the confirmation that granting an admin role needs."""
+
+    role = SelectField("角色", choices=_role_choices, validate_choice=False)
+    department = SelectField("所属部门", validate_choice=False)
+    confirm_admin = BooleanField("确认授予管理角色（系统/安全/审计管理员），此操作将记入审计日志")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.department.choices = _department_choices()
+
+
+class UserForm(RoleForm):
+    """A new account: the role form plus username and name."""
+
     username = StringField("用户名", validators=[DataRequired("请填写用户名"), Length(max=64, message="不超过 64 个字符")])
     display_name = StringField("姓名", validators=[Optional(), Length(max=64, message="不超过 64 个字符")])
-    role = SelectField("角色", choices=_role_choices, validate_choice=False)
-    department = SelectField("所属部门", validate_choice=False)
-    confirm_admin = BooleanField("确认授予管理角色（系统/安全/审计管理员），此操作将记入审计日志")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.department.choices = _department_choices()
-
-
-class RoleForm(FlaskForm):
-    role = SelectField("角色", choices=_role_choices, validate_choice=False)
-    department = SelectField("所属部门", validate_choice=False)
-    confirm_admin = BooleanField("确认授予管理角色（系统/安全/审计管理员），此操作将记入审计日志")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.department.choices = _department_choices()
 
 
 class DeactivateForm(FlaskForm):

@@ -8,10 +8,18 @@ from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from registry import throttle
+from registry.accounts import policy
+from registry.accounts.access import allowed_roles_for, check_role, roles_required
+from registry.accounts.models import User, identity_options
+from registry.accounts.services import password_change_reason
+from registry.accounts.tokens import user_for_token
+from registry.audit import services as audit
+from registry.errors import TooManyRequests, _respond
 from registry.extensions import db, login_manager
 
 # Endpoints reachable without logging in. Everything else requires a session.
-PUBLIC_ENDPOINTS = {"main.health", "accounts.login", "static", "verify.verify_notice"}
+PUBLIC_ENDPOINTS = {"home.health", "accounts.login", "static", "verify.verify_notice"}
 PUBLIC_PREFIXES: tuple[str, ...] = ()
 # Reachable while a password change is pending (everything else redirects to the change page).
 PASSWORD_CHANGE_ENDPOINTS = {"accounts.change_password", "accounts.logout", "static"}
@@ -29,19 +37,17 @@ def is_public(endpoint: str | None) -> bool:
 
 @login_manager.user_loader
 def _load_user(session_id: str):
-    from registry.accounts.models import User
     try:
         user_id, generation = (int(p) for p in session_id.split(":"))
     except ValueError:
         return None
-    user = db.session.get(User, user_id)
+    user = db.session.get(User, user_id, options=identity_options())
     if user is not None and (user.session_generation != generation or not user.active):
         # A cookie from before a logout, password change or deactivation: refuse it, and say so.
         from registry.audit import services as audit
-        audit.record("session.rejected", outcome="denied", object_type="user", object_id=user.id, user=user,
-                     details={"reason": "inactive account" if not user.active else "session ended (logout)",
-                              "path": request.path})
-        db.session.commit()
+        audit.record_refusal("session.rejected", object_type="user", object_id=user.id, user=user,
+                             details={"reason": "inactive account" if not user.active else "session ended (logout)",
+                                      "path": request.path})
         # Forget the dead identity, so the next request does not log the same refusal again.
         session.pop("_user_id", None)
         session.pop("_fresh", None)
@@ -57,19 +63,39 @@ def _load_user_from_token(req):
     scheme, _, token = req.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    from registry.accounts.tokens import user_for_token
     return user_for_token(token.strip())
 
 
 def _token_gate():
-    """Resolve a bearer token before CSRF runs: a valid token is the caller, an invalid one is refused."""
+    """Resolve a bearer token before CSRF runs: a valid token is the caller, an invalid one is refused.
+
+    Past TOKEN_FAILURE_LIMIT failures from one address in a window, every bearer request from it gets
+    429 without the token being looked at. Failures are audited as one record per address and window
+    (the first, naming the later ones as counted only) plus one when the limit is reached.
+    """
     if not request.path.startswith("/api/") or "Authorization" not in request.headers:
         return None
-    from registry.errors import _respond
+    window = throttle.window("token", request.remote_addr) if throttle.enabled() else None
+    if window is not None and throttle.hits(window) >= window.limit:
+        db.session.commit()
+        raise TooManyRequests(f"来自该地址的 API 令牌认证失败次数过多，请 {window.minutes_left()} 分钟后再试",
+                              window.retry_after())
     user = _load_user_from_token(request)
     if user is None:
         from registry.audit import services as audit
-        audit.record("login", outcome="failure", details={"method": "api token", "path": request.path})
+        details = {"method": "api token", "path": request.path[:200]}
+        if window is None:
+            audit.record("login", outcome="failure", details=details)
+        else:
+            count, window = throttle.hit("token", request.remote_addr)
+            if count == 1:
+                audit.record("login", outcome="failure", details={
+                    **details, "aggregated": f"同一地址本时段（{window.seconds // 60} 分钟）内之后的失败只计数，"
+                                             f"达到 {window.limit} 次时另记一条 token.throttled"})
+            elif count == window.limit:
+                audit.record("token.throttled", outcome="denied", details={
+                    "address": window.address, "failures": count, "window_seconds": window.seconds,
+                    "last_path": details["path"]})
         db.session.commit()
         return _respond(401, "API 令牌无效、已撤销或账户已停用")
     # The token, not any cookie sent along, decides who calls; browsers never add this header themselves,
@@ -80,7 +106,6 @@ def _token_gate():
 
 
 def _password_gate():
-    from registry.accounts.services import password_change_reason
     if request.endpoint in PASSWORD_CHANGE_ENDPOINTS:
         return None
     reason = password_change_reason(current_user)
@@ -93,7 +118,6 @@ def _password_gate():
 
 
 def _idle_gate():
-    from registry.accounts import policy
     idle_limit = policy.get("SESSION_IDLE_MINUTES") * 60
     now = time.time()
     last_seen = session.get("last_seen")
@@ -115,7 +139,6 @@ def _idle_gate():
 
 def init_security(app: Flask) -> None:
     """Install the login gate, token auth, idle timeout, error audit and response headers on `app`."""
-    from registry.accounts.access import roles_required
 
     login_manager.login_view = "accounts.login"
     login_manager.login_message = "请先登录"
@@ -161,7 +184,6 @@ def init_security(app: Flask) -> None:
 
 def _role_gate(app: Flask):
     """Refuse a role the view does not declare, before the view parses any argument."""
-    from registry.accounts.access import allowed_roles_for, check_role
     declared = allowed_roles_for(app.view_functions.get(request.endpoint), request.method)
     if declared is not None:
         check_role(declared)
@@ -169,14 +191,10 @@ def _role_gate(app: Flask):
 
 
 def _audit_refusal(action: str, details: dict) -> None:
-    from registry.audit import services as audit
-    db.session.rollback()  # whatever the request had started, nothing of it is kept
-    audit.record(action, outcome="denied", details={"path": request.path, "method": request.method, **details})
-    db.session.commit()
+    audit.record_refusal(action, details={"path": request.path, "method": request.method, **details})
 
 
 def _register_refusal_handlers(app: Flask) -> None:
-    from registry.errors import _respond
 
     @app.errorhandler(CSRFError)
     def _csrf(err: CSRFError):

@@ -5,16 +5,17 @@ from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
+from registry import clock, throttle
 from registry.accounts import policy
 from registry.accounts.models import User
 from registry.accounts.passwords import generate_password, hash_password, password_problems, verify_password
 from registry.audit import services as audit
 from registry.enums import Role
-from registry.errors import ValidationFailed
+from registry.errors import TooManyRequests, ValidationFailed
 from registry.extensions import db
 from registry.orgs.models import Department
 
-DEPARTMENT_ROLES = {Role.MAINTAINER, Role.INSPECTOR}
+DEPARTMENT_ROLES = {Role.MAINTAINER, Role.INSPECTOR, Role.DEPT_HEAD}
 
 
 def create_user(username: str, display_name: str, role: Role, department_code: str | None = None,
@@ -53,42 +54,101 @@ def create_user(username: str, display_name: str, role: Role, department_code: s
     return user, password
 
 
-def authenticate(username: str, password: str, ip: str | None) -> tuple[User | None, str | None]:
-    """Check credentials with lock-out; return (user, None) or (None, Chinese reason)."""
-    now = datetime.now(timezone.utc)
-    user = db.session.scalar(sa.select(User).where(User.username == (username or "").strip()))
-    generic = "用户名或密码错误"
-    if user is None:
-        verify_password(_dummy_hash(), password or "")  # same work as for a real user: no timing oracle
-        audit.record("login", outcome="failure", details={"username": username, "reason": "unknown user"}, ip=ip)
+# One answer for every failed login: an unknown name, a wrong password, a locked or a deactivated
+# account all read the same, with the same status and the same Argon2 work, so the login form tells
+# nobody which accounts exist or are locked (the audit log records the real reason).
+LOGIN_FAILED = "用户名或密码错误，或账户已被锁定"
+
+
+def admit_login(ip: str | None) -> throttle.Window | None:
+    """Count one login attempt from `ip` against the per-address limit; raise TooManyRequests past it.
+
+    Counted before the password check (so concurrent attempts cannot slip past the limit) and taken
+    back when the login succeeds: in effect the limit is on failed attempts per address and window.
+    The first refusal of a window is audited once; later ones are only counted.
+    """
+    if not throttle.enabled():
+        return None
+    count, window = throttle.hit("login", ip)
+    if count > window.limit:
+        if count == window.limit + 1:
+            audit.record("login.throttled", outcome="denied", ip=ip, details={
+                "address": window.address, "limit": window.limit, "window_seconds": window.seconds})
         db.session.commit()
-        return None, generic
-    locked_until = _aware(user.locked_until)
-    if locked_until and locked_until > now:
+        raise TooManyRequests(f"来自该地址的登录失败次数过多，请 {window.minutes_left()} 分钟后再试",
+                              window.retry_after())
+    db.session.commit()
+    return window
+
+
+def release_login(window: throttle.Window | None) -> None:
+    """Take back the attempt `admit_login` counted, once it turned out to be a successful login."""
+    if window is not None:
+        throttle.refund(window)
+        db.session.commit()
+
+
+def authenticate(username: str, password: str, ip: str | None) -> tuple[User | None, str | None]:
+    """Check credentials with lock-out; return (user, None) or (None, the one failure message).
+
+    No database connection is held during the Argon2 work (~0.1 s): each step commits before it.
+    """
+    name = (username or "").strip()
+    user_id = db.session.scalar(sa.select(User.id).where(User.username == name))
+    db.session.commit()
+    if user_id is None:
+        verify_password(_dummy_hash(), password or "")  # the same work as for a real account
+        audit.record("login", outcome="failure", details={"username": name[:64], "reason": "unknown user"}, ip=ip)
+        db.session.commit()
+        return None, LOGIN_FAILED
+    max_attempts = policy.get("LOGIN_MAX_ATTEMPTS")
+    attempt = _reserve_attempt(user_id, max_attempts, policy.get("LOGIN_LOCKOUT_MINUTES"))
+    if attempt is None:
+        verify_password(_dummy_hash(), password or "")  # locked: no real check, but the same work
+        user = db.session.get(User, user_id)
         audit.record("login", outcome="denied", object_type="user", object_id=user.id, user=user, ip=ip,
                      details={"reason": "locked"})
         db.session.commit()
-        minutes = int((locked_until - now).total_seconds() // 60) + 1
-        return None, f"账户已锁定，请 {minutes} 分钟后再试"
-    if not user.active or not verify_password(user.password_hash, password or ""):
-        user.failed_logins += 1
-        reason = generic
-        lockout_minutes = policy.get("LOGIN_LOCKOUT_MINUTES")
-        if user.failed_logins >= policy.get("LOGIN_MAX_ATTEMPTS"):
-            user.locked_until = now + timedelta(minutes=lockout_minutes)
-            user.failed_logins = 0
-            reason = f"连续登录失败次数过多，账户已锁定 {lockout_minutes} 分钟"
-            audit.record("user.lock", outcome="success", object_type="user", object_id=user.id, user=user, ip=ip,
-                         details={"minutes": lockout_minutes})
-        audit.record("login", outcome="failure", object_type="user", object_id=user.id, user=user, ip=ip,
-                     details={"reason": "bad password" if user.active else "inactive"})
+        return None, LOGIN_FAILED
+    number, password_hash, active = attempt
+    matches = verify_password(password_hash, password or "")  # also for a deactivated account: same timing
+    if matches and active:
+        db.session.execute(sa.update(User).where(User.id == user_id).values(failed_logins=0, locked_until=None)
+                           .execution_options(synchronize_session=False))
+        user = db.session.get(User, user_id)
+        audit.record("login", object_type="user", object_id=user.id, user=user, ip=ip)
         db.session.commit()
-        return None, reason
-    user.failed_logins = 0
-    user.locked_until = None
-    audit.record("login", object_type="user", object_id=user.id, user=user, ip=ip)
+        return user, None
+    user = db.session.get(User, user_id)
+    if number >= max_attempts:
+        audit.record("user.lock", outcome="success", object_type="user", object_id=user.id, user=user, ip=ip,
+                     details={"minutes": policy.get("LOGIN_LOCKOUT_MINUTES"), "attempts": number})
+    audit.record("login", outcome="failure", object_type="user", object_id=user.id, user=user, ip=ip,
+                 details={"reason": "bad password" if active else "inactive"})
     db.session.commit()
-    return user, None
+    return None, LOGIN_FAILED
+
+
+def _reserve_attempt(user_id: int, max_attempts: int, lockout_minutes: int) -> tuple[int, str, bool] | None:
+    """Count one login attempt before the password is checked; return (its number, hash, active), or None if locked.
+
+    One UPDATE ... RETURNING, committed at once: concurrent attempts are numbered by the database (row
+    lock on PostgreSQL, the write lock on SQLite), so at most `max_attempts` of them ever reach a password
+    check. The attempt that reaches the limit locks the account already; its own check can still unlock
+    it, and every attempt arriving meanwhile is refused. An expired lock starts the count again.
+    """
+    now = clock.now()
+    unlocked = sa.or_(User.locked_until.is_(None), User.locked_until <= now)
+    expired = sa.and_(User.locked_until.is_not(None), User.locked_until <= now)
+    count = sa.case((expired, 1), else_=User.failed_logins + 1)
+    lock_end = sa.literal(now + timedelta(minutes=lockout_minutes), User.locked_until.type)
+    row = db.session.execute(
+        sa.update(User).where(User.id == user_id, unlocked)
+        .values(failed_logins=count, locked_until=sa.case((count >= max_attempts, lock_end), else_=sa.null()))
+        .returning(User.failed_logins, User.password_hash, User.active)
+        .execution_options(synchronize_session=False)).first()
+    db.session.commit()
+    return tuple(row) if row else None
 
 
 _DUMMY: list[str] = []
@@ -112,7 +172,7 @@ def password_change_reason(user) -> str | None:
         return "首次登录或密码被重置后，须先修改密码"
     max_age = policy.get("PASSWORD_MAX_AGE_DAYS")
     changed = _aware(user.password_changed_at)
-    if changed is None or datetime.now(timezone.utc) - changed > timedelta(days=max_age):
+    if changed is None or clock.now() - changed > timedelta(days=max_age):
         return f"密码已超过 {max_age} 天未修改，须先修改密码"
     return None
 
@@ -136,7 +196,25 @@ def change_password(user: User, current: str, new: str, confirm: str) -> None:
         raise ValidationFailed("密码未修改", errors)
     user.password_hash = hash_password(new)
     user.must_change_password = False
-    user.password_changed_at = datetime.now(timezone.utc)
+    user.password_changed_at = clock.now()
     user.session_generation += 1  # every other session of this user stops working
     audit.record("password.change", object_type="user", object_id=user.id, user=user)
     db.session.commit()
+
+
+def end_session(user: User) -> None:
+    """Log `user` out everywhere this cookie generation reached: bump the generation, audit, commit."""
+    user.session_generation += 1
+    audit.record("logout", object_type="user", object_id=user.id, user=user)
+    db.session.commit()
+
+
+def user_named(username: str) -> User | None:
+    """Return the account called `username`, or None."""
+    return db.session.scalar(sa.select(User).where(User.username == username))
+
+
+def users_by_id(ids) -> dict[int, User]:
+    """Return {id: user} for the given user ids (history pages name who did what)."""
+    ids = sorted(set(ids))
+    return {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))} if ids else {}

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 import sqlalchemy as sa
 
-from registry.accounts.models import ApiToken, User
+from registry import clock
+from registry.accounts.models import ApiToken, User, identity_options
 from registry.audit import services as audit
 from registry.errors import NotFound, ValidationFailed
 from registry.extensions import db
@@ -56,25 +57,46 @@ def revoke_token(user: User, token_id: int) -> ApiToken:
         db.session.commit()
         raise NotFound("令牌不存在")
     if token.revoked_at is None:
-        token.revoked_at = datetime.now(timezone.utc)
+        token.revoked_at = clock.now()
         audit.record("token.revoke", object_type="api_token", object_id=token.id, user=user,
                      details={"name": token.name, "prefix": token.prefix})
         db.session.commit()
     return token
 
 
+def revoke_all(user: User) -> int:
+    """Mark every live token of `user` revoked (rows are kept); return how many (the caller audits and commits).
+
+    Called when an account is deactivated, its password reset or its role changed: a token is a standing
+    credential, and whatever ended the owner's sessions ends it too. Reactivation does not bring it back.
+    """
+    result = db.session.execute(sa.update(ApiToken)
+                                .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                                .values(revoked_at=clock.now())
+                                .execution_options(synchronize_session=False))
+    return result.rowcount
+
+
 def user_for_token(plain: str) -> User | None:
     """Return the active user owning the unrevoked token `plain`, or None."""
     if not plain.startswith(PREFIX) or len(plain) > 200:
         return None
-    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _digest(plain)))
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _digest(plain))
+                              .options(*identity_options(ApiToken.user)))
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     last = token.last_used_at
     if last is not None and last.tzinfo is None:
         last = last.replace(tzinfo=timezone.utc)
     if last is None or now - last > LAST_USED_RESOLUTION:
         token.last_used_at = now
-        db.session.commit()
+        session = db.session()
+        # Only this token row changed; keeping the user just read (instead of expiring it on commit)
+        # spares this request a second load of the user, department and categories.
+        expire, session.expire_on_commit = session.expire_on_commit, False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = expire
     return token.user

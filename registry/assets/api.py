@@ -12,33 +12,20 @@ from flask.views import MethodView
 from flask_login import current_user
 
 from registry.accounts.access import BUSINESS_READERS, roles_required
-from registry.api_base import ERROR, Blueprint, json_body
+from registry.api_base import ERROR, Blueprint, json_body, load_or_fail
 from registry.assets import assessments, queries, services
+from registry.assets.filters import parse_filters
 from registry.assets.assessment_schemas import AssessmentInSchema, AssessmentOutSchema
 from registry.assets.schemas import (
     AssetCreateSchema, AssetDeleteSchema, AssetListArgs, AssetOutSchema, AssetPageSchema, AssetPatchSchema,
-    load_or_fail, load_patch,
+    load_patch,
 )
 from registry.db_types import as_id
 from registry.enums import Role
-from registry.errors import Conflict, DomainError, ValidationFailed
+from registry.errors import Conflict, PreconditionFailed, PreconditionRequired, ValidationFailed
 
 blp = Blueprint("api_assets", __name__, url_prefix="/api/v1", description="设备台账：设备与状况评定")
 docs_bp = FlaskBlueprint("apidocs_page", __name__)
-
-
-class PreconditionFailed(DomainError):
-    """An If-Match header named a version that is no longer current."""
-
-    status = 412
-    title = "数据已被他人修改"
-
-
-class PreconditionRequired(DomainError):
-    """A change was sent without the version it was based on."""
-
-    status = 428
-    title = "缺少版本号"
 
 
 # Request examples for the document (the schemas cannot say e.g. which detail fields a category needs).
@@ -78,7 +65,7 @@ class Assets(MethodView):
     @blp.response(200, AssetPageSchema)
     def get(self, _args):
         """List assets with the web list's filters; follow `next_cursor` for the next page."""
-        filters = queries.parse_filters(request.args)
+        filters = parse_filters(request.args)
         try:
             limit = int(request.args.get("limit") or queries.DEFAULT_LIMIT)
         except ValueError:

@@ -8,14 +8,16 @@ from datetime import date
 import sqlalchemy as sa
 from flask import current_app
 
+from registry import clock
 from registry.assets.fields import FieldError, parse_date
 from registry.assets.history import add_changes, display_value
 from registry.assets.models import ConditionAssessment
 from registry.assets.services import get_readable
 from registry.audit import services as audit
 from registry.enums import ConditionGrade, Role
-from registry.errors import PermissionDenied, ValidationFailed
+from registry.errors import NotFound, PermissionDenied, ValidationFailed
 from registry.extensions import db
+from registry.storage import files_dir
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
 # Accepted photo types, recognised by their first bytes (the browser's content type is not trusted).
@@ -30,27 +32,37 @@ def is_grade_stale(asset, as_of: date | None = None, stale_days: int | None = No
         return True
     if stale_days is None:
         stale_days = current_app.config["CONDITION_STALE_DAYS"]
-    return ((as_of or date.today()) - asset.condition_assessed_on).days > stale_days
+    return ((as_of or clock.today()) - asset.condition_assessed_on).days > stale_days
+
+
+# Scanned documents (disposal certificates, receipts) may also be PDFs.
+DOCUMENT_MAGIC = ((b"%PDF-", "application/pdf", ".pdf"), *PHOTO_MAGIC)
+
+
+def check_upload(upload, field: str = "photo", label: str = "现场照片", kinds=PHOTO_MAGIC,
+                 kinds_text: str = "JPEG 或 PNG 图片") -> tuple[bytes, str, str] | None:
+    """Return (bytes, content type, extension) of an uploaded file recognised by its first bytes, or None if absent."""
+    if upload is None or not getattr(upload, "filename", ""):
+        return None
+    data = upload.stream.read(PHOTO_MAX_BYTES + 1)
+    if len(data) > PHOTO_MAX_BYTES:
+        raise ValidationFailed(f"{label}过大", {field: [f"{label}：不能超过 {PHOTO_MAX_BYTES // (1024 * 1024)} MB"]})
+    if not data:
+        raise ValidationFailed(f"{label}为空", {field: [f"{label}：文件为空"]})
+    for magic, ctype, ext in kinds:
+        if data.startswith(magic):
+            return data, ctype, ext
+    raise ValidationFailed(f"{label}格式不支持", {field: [f"{label}：只接受 {kinds_text}"]})
 
 
 def _check_photo(photo) -> tuple[bytes, str, str] | None:
     """Return (bytes, content type, extension) of an uploaded photo, or None when no file was sent."""
-    if photo is None or not getattr(photo, "filename", ""):
-        return None
-    data = photo.stream.read(PHOTO_MAX_BYTES + 1)
-    if len(data) > PHOTO_MAX_BYTES:
-        raise ValidationFailed("照片过大", {"photo": [f"现场照片：不能超过 {PHOTO_MAX_BYTES // (1024 * 1024)} MB"]})
-    if not data:
-        raise ValidationFailed("照片为空", {"photo": ["现场照片：文件为空"]})
-    for magic, ctype, ext in PHOTO_MAGIC:
-        if data.startswith(magic):
-            return data, ctype, ext
-    raise ValidationFailed("照片格式不支持", {"photo": ["现场照片：只接受 JPEG 或 PNG 图片"]})
+    return check_upload(photo)
 
 
 def uploads_root() -> str:
-    """Return the uploads folder: UPLOAD_FOLDER if configured, else instance/uploads."""
-    return current_app.config.get("UPLOAD_FOLDER") or os.path.join(current_app.instance_path, "uploads")
+    """Return the uploads folder: UPLOAD_FOLDER if configured, else FILES_ROOT/uploads."""
+    return str(files_dir("uploads", "UPLOAD_FOLDER"))
 
 
 def upload_dir() -> str:
@@ -108,6 +120,9 @@ def record_assessment(asset_id: int, user, *, assessed_on: date, assessor: str, 
         raise PermissionDenied("只有检查员可以录入状况评定")
     if asset.deleted_at is not None:
         raise ValidationFailed("该设备已删除", {"_schema": ["已删除的设备不能再评定"]})
+    if assessed_on > clock.today():  # the local day (the database no longer checks this)
+        raise ValidationFailed("评定记录校验未通过",
+                               {"assessed_on": [f"评定日期：「{assessed_on.isoformat()}」晚于今天，不能填写未来日期"]})
     photo_data = _check_photo(photo)
     row = ConditionAssessment(asset_id=asset.id, assessed_on=assessed_on, assessor=assessor, grade=grade,
                               findings=findings, recorded_by_id=user.id)
@@ -151,7 +166,6 @@ def assessments_for(asset_id: int) -> list[ConditionAssessment]:
 
 def photo_of(assessment_id: int, user) -> tuple[str, str]:
     """Return (absolute path, content type) of an assessment photo the user may see."""
-    from registry.errors import NotFound
     row = db.session.get(ConditionAssessment, assessment_id)
     if row is None or not row.photo_path:
         raise NotFound("照片不存在")

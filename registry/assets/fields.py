@@ -8,10 +8,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from registry import enums
+from registry import clock, enums
 from registry.enums import Category, LabeledEnum
+from registry.inputs import MAX_NUMBER_CHARS, NumberError, has_control_chars, parse_number, show as _show
 
 
 class FieldError(ValueError):
@@ -37,11 +38,28 @@ class FieldSpec:
     maximum: float | None = None
     help: str = ""
     extra: dict = field(default_factory=dict)
+    future_years: int = 0  # a date may lie this many years ahead (0: not after today)
+    pattern: str | None = None  # a text value must match this whole (checked after the length)
+    pattern_hint: str = ""  # what a matching value looks like, for the message
+
+
+def latest_date(spec: FieldSpec | None, today: date) -> date:
+    """Return the last date `spec` accepts: today, or today plus its `future_years` (29 Feb -> 28 Feb)."""
+    years = spec.future_years if spec is not None else 0
+    if not years:
+        return today
+    try:
+        return today.replace(year=today.year + years)
+    except ValueError:
+        return today.replace(year=today.year + years, day=28)
 
 
 def _f(name, label, kind, **kw) -> FieldSpec:
     return FieldSpec(name, label, kind, **kw)
 
+
+# A telephone number as ledgers write it: 0371-62345678, 138 1234 5678, (0371)62345678, 0371-6234567转8
+PHONE_PATTERN = r"[+(（]?[0-9][0-9 ()（）+\-－转]{5,30}"
 
 COMMON_FIELDS: tuple[FieldSpec, ...] = (
     _f("code", "设备编码", "str", required=True, max_length=40, help="全市唯一的设备编码，如 XZ-DT-0000123"),
@@ -74,9 +92,21 @@ CATEGORY_FIELDS: dict[Category, tuple[FieldSpec, ...]] = {
         _f("configuration_level", "配置水平", "enum", table="elevator", enum=enums.ConfigurationLevel),
         _f("last_inspection_on", "最近定期检验日期", "date", table="elevator"),
         _f("assessment_conclusion", "评估结论", "enum", table="elevator", enum=enums.AssessmentConclusion),
+        _f("rated_load_kg", "额定载重量（kg）", "int", table="elevator", minimum=1, maximum=100000,
+           help="自动扶梯、自动人行道可不填"),
+        _f("rated_speed_ms", "额定速度（m/s）", "decimal", table="elevator", minimum=0.01, maximum=20),
+        _f("maintenance_company", "维保单位", "str", table="elevator", max_length=120),
+        _f("maintenance_phone", "维保单位电话", "str", table="elevator", max_length=32, pattern=PHONE_PATTERN,
+           pattern_hint="数字，可含 - 、空格、+ 和括号，如 0371-62345678 或 13812345678"),
+        _f("next_inspection_on", "下次定期检验日期", "date", table="elevator", future_years=5,
+           help="可填今后 5 年内的日期"),
+        _f("serves_housing", "住宅电梯", "bool", table="elevator",
+           help="是否服务于住宅；XZ-7 只适用于住宅电梯（未填写的按住宅电梯判定）"),
     ),
     Category.CONSTRUCTION_MACHINE: (
         _f("machine_type", "机械类型", "enum", table="construction_machine", required=True, enum=enums.MachineType),
+        _f("factory_serial_no", "出厂编号", "str", table="construction_machine", max_length=60,
+           help="与品牌型号一起识别同一台设备（台账没有设备编码时）"),
         _f("rated_moment_knm", "额定起重力矩（kN·m）", "decimal", table="construction_machine", minimum=0.1,
            maximum=100000, help="塔式起重机填写"),
         _f("hoist_type", "升降机型式", "enum", table="construction_machine", enum=enums.HoistType,
@@ -109,6 +139,8 @@ CATEGORY_FIELDS: dict[Category, tuple[FieldSpec, ...]] = {
         _f("plate_number", "号牌号码", "str", table="official_car", required=True, max_length=16),
         _f("use_class", "车辆用途类别", "enum", table="official_car", required=True, enum=enums.CarUseClass),
         _f("vehicle_type", "车辆类型", "enum", table="official_car", enum=enums.VehicleType),
+        _f("license_vehicle_type", "行驶证车辆类型", "str", table="official_car", max_length=32,
+           help="按行驶证填写，如 小型普通客车"),
         _f("energy_type", "能源类型", "enum", table="official_car", enum=enums.EnergyType),
         _f("odometer_km", "行驶里程（km）", "int", table="official_car", minimum=0, maximum=5000000),
         _f("emission_standard", "排放标准", "enum", table="official_car", enum=enums.EmissionStandard),
@@ -117,6 +149,10 @@ CATEGORY_FIELDS: dict[Category, tuple[FieldSpec, ...]] = {
         _f("machine_type", "农机类型", "enum", table="farm_machine", required=True, enum=enums.FarmMachineType),
         _f("rated_power_kw", "额定功率（kW）", "decimal", table="farm_machine", minimum=0.1, maximum=10000),
         _f("plate_number", "号牌号码", "str", table="farm_machine", max_length=20),
+        _f("factory_serial_no", "出厂编号", "str", table="farm_machine", max_length=60,
+           help="与品牌型号一起识别同一台农机（台账没有设备编码时）"),
+        _f("emission_stage", "排放阶段", "enum", table="farm_machine", enum=enums.NonRoadEmissionStage),
+        _f("purchase_subsidy", "享受购机补贴", "bool", table="farm_machine"),
         _f("high_energy_use", "高耗能", "bool", table="farm_machine"),
         _f("heavy_pollution", "高污染", "bool", table="farm_machine"),
         _f("large_operating_loss", "作业损失大", "bool", table="farm_machine"),
@@ -149,15 +185,9 @@ _DATE_PATTERNS = (
 EXCEL_EPOCH = date(1899, 12, 30)
 
 
-def _show(raw, limit: int = 40) -> str:
-    """Quote a user's value in a message, shortened so a huge cell cannot flood the error report."""
-    text = str(raw)
-    return text if len(text) <= limit else text[:limit] + f"…（共 {len(text)} 个字符）"
-
-
-def parse_date(raw, today: date | None = None) -> tuple[date | None, str | None]:
+def parse_date(raw, today: date | None = None, spec: FieldSpec | None = None) -> tuple[date | None, str | None]:
     """Parse the date forms people type; return (date, warning). Raise FieldError when ambiguous or invalid."""
-    today = today or date.today()
+    today = today or clock.today()
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None, None
     warning = None
@@ -166,6 +196,9 @@ def parse_date(raw, today: date | None = None) -> tuple[date | None, str | None]
     elif isinstance(raw, date):
         value = raw
     elif isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        # NaN, infinity (JSON 1e400, an xlsx "inf" cell) and huge serials are refused before int() sees them.
+        if raw != raw or not -1e9 < raw < 1e9:
+            raise FieldError(f"「{_show(raw)}」不是有效的 Excel 日期序号")
         raw = int(raw)  # a serial's fraction is the time of day, which a date drops
         if 1900 <= raw <= 2100:
             raise FieldError(f"「{raw}」像是年份而不是日期，请填写完整日期，如 {raw}-06-01")
@@ -194,7 +227,11 @@ def parse_date(raw, today: date | None = None) -> tuple[date | None, str | None]
     if value.year < 1900:
         raise FieldError(f"「{value.isoformat()}」年份过早，请核对")
     if value > today:
-        raise FieldError(f"「{value.isoformat()}」晚于今天，不能填写未来日期")
+        latest = latest_date(spec, today)
+        if latest == today:
+            raise FieldError(f"「{value.isoformat()}」晚于今天，不能填写未来日期")
+        if value > latest:
+            raise FieldError(f"「{value.isoformat()}」晚于 {latest.isoformat()}，最多填写今后 {spec.future_years} 年内的日期")
     return value, warning
 
 
@@ -208,13 +245,19 @@ def parse_value(spec: FieldSpec, raw, today: date | None = None):
         return None, None
     kind = spec.kind
     if kind == "date":
-        return parse_date(raw, today)
+        return parse_date(raw, today, spec)
     if kind in ("str", "text", "unit", "department"):
         text = str(raw)
-        if isinstance(raw, float) and raw.is_integer():
+        if isinstance(raw, float) and raw.is_integer() and abs(raw) < 1e18:
             text = str(int(raw))  # Excel turns codes like 123 into 123.0
         if spec.max_length and len(text) > spec.max_length:
             raise FieldError(f"长度不能超过 {spec.max_length} 个字符")
+        # Control characters broke every xlsx export of the row; only multi-line text keeps line breaks.
+        if has_control_chars(text, single_line=kind != "text"):
+            raise FieldError("不能包含控制字符（如换行、制表符、U+0001）" if kind != "text"
+                             else "不能包含控制字符（如 U+0001）")
+        if spec.pattern and not re.fullmatch(spec.pattern, text):
+            raise FieldError(f"「{_show(text)}」格式不正确，应为{spec.pattern_hint}")
         return text, None
     if kind == "enum":
         try:
@@ -231,18 +274,10 @@ def parse_value(spec: FieldSpec, raw, today: date | None = None):
             return False, None
         raise FieldError(f"「{_show(raw)}」应填写“是”或“否”")
     if kind in ("int", "decimal"):
-        if isinstance(raw, bool):
-            raise FieldError(f"「{_show(raw)}」不是数字")
-        try:
-            number = Decimal(str(raw).replace(",", "")) if not isinstance(raw, (int, float)) else Decimal(str(raw))
-        except InvalidOperation:
-            raise FieldError(f"「{_show(raw)}」不是数字") from None
-        if not number.is_finite():
-            raise FieldError(f"「{_show(raw)}」不是数字")
-        if kind == "int":
-            if number != number.to_integral_value():
-                raise FieldError(f"「{_show(raw)}」应为整数")
-            number = int(number)
+        try:  # bounded by length and magnitude before any conversion (registry.inputs)
+            number = parse_number(raw, integer=kind == "int")
+        except NumberError as exc:
+            raise FieldError(exc.message) from None
         if spec.minimum is not None and number < spec.minimum:
             raise FieldError(f"不能小于 {spec.minimum:g}")
         if spec.maximum is not None and number > spec.maximum:
@@ -254,11 +289,11 @@ def parse_value(spec: FieldSpec, raw, today: date | None = None):
 def compile_parser(spec: FieldSpec, today: date | None = None):
     """Return a fast parser for `spec` with the same answers as `parse_value` (bulk import calls it per cell).
 
-    The common cases of a spreadsheet cell (an empty string, a date or number object, an exact
-    label) are answered without the general path; everything else falls back to `parse_value`.
+    The common cases of a spreadsheet cell (a clean text, a date or number object, a string of
+    ASCII digits, an exact label) are answered without the general path; everything else falls back
+    to `parse_value`. A date parser remembers the texts it has read (one parser serves one import).
     """
-    today = today or date.today()
-    required = spec.required
+    today = today or clock.today()
 
     def general(raw):
         return parse_value(spec, raw, today)
@@ -284,35 +319,51 @@ def compile_parser(spec: FieldSpec, today: date | None = None):
             return general(raw)
         return parse_bool
     if spec.kind == "date":
-        low = date(1900, 1, 1)
+        low, high = date(1900, 1, 1), latest_date(spec, today)
+
+        seen: dict[str, tuple] = {}  # a ledger's text dates repeat; refusals are not kept (they raise)
 
         def parse_fast_date(raw):
-            if raw.__class__ is date and low <= raw <= today:
+            if raw.__class__ is date and low <= raw <= high:
                 return raw, None
+            if raw.__class__ is str:
+                hit = seen.get(raw)
+                if hit is None:
+                    hit = seen[raw] = general(raw)
+                return hit
             return general(raw)
         return parse_fast_date
     if spec.kind in ("int", "decimal"):
-        low = -float("inf") if spec.minimum is None else spec.minimum
-        high = float("inf") if spec.maximum is None else spec.maximum
+        # Finite bounds even without a limit: an "inf" cell must take the general path and be refused there.
+        low = -1e24 if spec.minimum is None else spec.minimum
+        high = 1e24 if spec.maximum is None else spec.maximum
         as_int = spec.kind == "int"
 
         def parse_number(raw):
             # Spreadsheet numbers arrive as floats; ints and in-range values need no Decimal detour.
-            if raw.__class__ is float and low <= raw <= high:
+            kind = raw.__class__
+            if kind is float and low <= raw <= high:
                 if as_int:
                     if raw.is_integer():
                         return int(raw), None
                 else:
                     return Decimal(repr(raw)), None
+            elif kind is int and low <= raw <= high:  # a bool's class is bool: it takes the general path
+                return (raw if as_int else Decimal(raw)), None
+            elif kind is str and len(raw) <= MAX_NUMBER_CHARS and raw.isascii() and raw.isdigit():
+                number = int(raw)  # mapped ledgers hand over 「1,000kg」 as "1000"
+                if low <= number <= high:
+                    return (number if as_int else Decimal(raw)), None
             return general(raw)
         return parse_number
-    if spec.kind in ("str", "text", "unit", "department"):
+    if spec.kind in ("str", "text", "unit", "department") and not spec.pattern:
         limit = spec.max_length or 0
 
         def parse_str(raw):
             if raw.__class__ is str:
                 text = raw.strip()
-                if text and (not limit or len(text) <= limit):
+                # isprintable() is False for every control character (and some harmless spaces): those ask parse_value.
+                if text and (not limit or len(text) <= limit) and text.isprintable():
                     return text, None
             return general(raw)
         return parse_str

@@ -6,12 +6,15 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from registry import clock
+from registry.accounts.models import User
 from registry.assets.fields import FieldSpec, fields_for
 from registry.assets.models import Asset, AssetChange
 from registry.extensions import db
 
 # Fields that are not in the field table but still appear in the history.
-EXTRA_LABELS = {"deleted_at": "删除时间", "deletion_reason": "删除原因", "category": "类别", "department": "主管部门"}
+EXTRA_LABELS = {"deleted_at": "删除时间", "deletion_reason": "删除原因", "category": "类别", "department": "主管部门",
+                "record": "整条记录", "extra": "其他属性"}
 
 
 def display_value(value) -> str | None:
@@ -23,7 +26,7 @@ def display_value(value) -> str | None:
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        return clock.to_local(value).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -51,7 +54,22 @@ def label_for(asset: Asset, field: str) -> str:
     for spec in fields_for(asset.category):
         if spec.name == field:
             return spec.label
+    if field.startswith("extra:"):
+        return f"附加属性「{field[6:]}」"
     return EXTRA_LABELS.get(field, field)
+
+
+def history_value(asset: Asset, field: str, text: str | None) -> str:
+    """Return a stored before/after text as the page shows it: an enum value written by code becomes its label."""
+    if text is None or text == "":
+        return "—"
+    for spec in fields_for(asset.category):
+        if spec.name == field and spec.enum is not None:
+            try:
+                return spec.enum(text).label
+            except ValueError:
+                return text  # already a label (the usual case: histories store readable text)
+    return text
 
 
 def add_changes(asset: Asset, before: dict, after: dict, action: str, user) -> list[AssetChange]:
@@ -68,9 +86,14 @@ def add_changes(asset: Asset, before: dict, after: dict, action: str, user) -> l
     return rows
 
 
+def readable_sql(column, enum_cls):
+    """Return a SQL expression giving an enum column's readable text (its label), as `display_value` does."""
+    text = sa.type_coerce(column, sa.String)
+    return sa.case({m.value: m.label for m in enum_cls}, value=text, else_=text)
+
+
 def history(asset_id: int, limit: int = 500) -> list[tuple[AssetChange, str | None]]:
     """Return the asset's changes, newest first, with the name of who made each."""
-    from registry.accounts.models import User
     rows = db.session.execute(
         sa.select(AssetChange, User.display_name).outerjoin(User, User.id == AssetChange.user_id)
         .where(AssetChange.asset_id == asset_id).order_by(AssetChange.id.desc()).limit(limit)

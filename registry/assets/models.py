@@ -5,9 +5,9 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, joinedload, lazyload, mapped_column, relationship, selectinload
 
-from registry.db_types import enum_type, utcnow
+from registry.db_types import RecordedBy, enum_type, utcnow
 from registry.enums import (
     AssessmentConclusion, CarUseClass, Category, ConditionGrade, ConfigurationLevel,
     DeviceClass, ElevatorType, EmissionStandard, EnergyType, FarmMachineType,
@@ -18,19 +18,13 @@ from registry.extensions import db
 from registry.orgs.models import Department, Unit
 
 
-def _not_future(column: str) -> sa.CheckConstraint:
-    return sa.CheckConstraint(f"{column} IS NULL OR {column} <= CURRENT_DATE", name=f"{column}_not_future")
-
-
 class Asset(db.Model):
     """One registered piece of equipment or one pipe segment."""
 
     __tablename__ = "assets"
+    # "Not in the future" is checked by the services with the local date (registry.clock): the
+    # database's CURRENT_DATE is the server's UTC day, a day behind Beijing before 08:00.
     __table_args__ = (
-        _not_future("manufactured_on"),
-        _not_future("commissioned_on"),
-        _not_future("registered_on"),
-        _not_future("condition_assessed_on"),
         sa.CheckConstraint(
             "manufactured_on IS NULL OR commissioned_on IS NULL OR manufactured_on <= commissioned_on",
             name="manufactured_before_commissioned",
@@ -54,6 +48,9 @@ class Asset(db.Model):
         sa.Index("ix_assets_category_grade_id", "category", "condition_grade", "id"),
         sa.Index("ix_assets_category_commissioned_id", "category", "commissioned_on", "id"),
         sa.Index("ix_assets_category_code", "category", "code"),
+        # A keyword found in unit names leads to those units' assets of the page's category.
+        sa.Index("ix_assets_owner_unit_category", "owner_unit_id", "category"),
+        sa.Index("ix_assets_user_unit_category", "user_unit_id", "category"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -61,8 +58,8 @@ class Asset(db.Model):
     category: Mapped[Category] = mapped_column(enum_type(Category))
     name: Mapped[str] = mapped_column(sa.String(120))
     brand_model: Mapped[str | None] = mapped_column(sa.String(120))
-    owner_unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
-    user_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    owner_unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"))
+    user_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
     department_id: Mapped[int] = mapped_column(sa.ForeignKey("departments.id"))
     address: Mapped[str | None] = mapped_column(sa.String(200))
     township: Mapped[str] = mapped_column(sa.String(32), index=True)
@@ -78,6 +75,8 @@ class Asset(db.Model):
         enum_type(LifecycleStatus), default=LifecycleStatus.IN_USE, index=True
     )
     notes: Mapped[str | None] = mapped_column(sa.Text)
+    # Columns of an imported ledger that have no registry field, kept as {column label: text}.
+    extra: Mapped[dict | None] = mapped_column(sa.JSON, deferred=True)  # loaded only where shown
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
@@ -115,6 +114,20 @@ class Asset(db.Model):
         return self.commissioned_on
 
 
+def load_options(with_detail: bool, category: Category | None) -> list:
+    """Load units and department in the same query; category details only when asked (the API shows them).
+
+    Without `with_detail`, every detail relationship is lazy: one asset's own detail then costs one
+    statement on first access, instead of the six selectin queries (one per detail table) of the default.
+    """
+    opts = [joinedload(Asset.department).lazyload(Department.categories)]
+    for c in Category:
+        rel = getattr(Asset, c.value)
+        wanted = with_detail and category in (None, c)  # one extra query for the listed category only
+        opts.append(selectinload(rel) if wanted else lazyload(rel))
+    return opts
+
+
 class _Detail:
     """Columns every detail table shares: the asset it extends."""
 
@@ -129,7 +142,8 @@ class ElevatorDetail(_Detail, db.Model):
         sa.CheckConstraint("floors IS NULL OR floors > 0", name="floors_positive"),
         sa.CheckConstraint("stops IS NULL OR stops > 0", name="stops_positive"),
         sa.CheckConstraint("faults_last_12m IS NULL OR faults_last_12m >= 0", name="faults_nonnegative"),
-        _not_future("last_inspection_on"),
+        sa.CheckConstraint("rated_load_kg IS NULL OR rated_load_kg > 0", name="rated_load_positive"),
+        sa.CheckConstraint("rated_speed_ms IS NULL OR rated_speed_ms > 0", name="rated_speed_positive"),
     )
     registration_code: Mapped[str | None] = mapped_column(sa.String(40), unique=True)
     elevator_type: Mapped[ElevatorType] = mapped_column(enum_type(ElevatorType))
@@ -140,6 +154,14 @@ class ElevatorDetail(_Detail, db.Model):
     configuration_level: Mapped[ConfigurationLevel | None] = mapped_column(enum_type(ConfigurationLevel))
     last_inspection_on: Mapped[date | None] = mapped_column(sa.Date)
     assessment_conclusion: Mapped[AssessmentConclusion | None] = mapped_column(enum_type(AssessmentConclusion))
+    rated_load_kg: Mapped[int | None]
+    rated_speed_ms: Mapped[Decimal | None] = mapped_column(sa.Numeric(4, 2))
+    maintenance_company: Mapped[str | None] = mapped_column(sa.String(120))
+    maintenance_phone: Mapped[str | None] = mapped_column(sa.String(32))
+    # The one date that lies ahead: when the special-equipment inspector is next due.
+    next_inspection_on: Mapped[date | None] = mapped_column(sa.Date)
+    # XZ-7 covers residential elevators only; None (not stated) stays within its scope.
+    serves_housing: Mapped[bool | None]
     asset: Mapped[Asset] = relationship(back_populates="elevator")
 
 
@@ -151,6 +173,7 @@ class ConstructionMachineDetail(_Detail, db.Model):
         sa.CheckConstraint("rated_moment_knm IS NULL OR rated_moment_knm > 0", name="moment_positive"),
     )
     machine_type: Mapped[MachineType] = mapped_column(enum_type(MachineType))
+    factory_serial_no: Mapped[str | None] = mapped_column(sa.String(60))  # 出厂编号, the natural key with 型号
     rated_moment_knm: Mapped[Decimal | None] = mapped_column(sa.Numeric(10, 1))
     hoist_type: Mapped[HoistType | None] = mapped_column(enum_type(HoistType))
     filing_number: Mapped[str | None] = mapped_column(sa.String(40))
@@ -196,6 +219,8 @@ class OfficialCarDetail(_Detail, db.Model):
     plate_number: Mapped[str] = mapped_column(sa.String(16), unique=True)
     use_class: Mapped[CarUseClass] = mapped_column(enum_type(CarUseClass))
     vehicle_type: Mapped[VehicleType | None] = mapped_column(enum_type(VehicleType))
+    # The wording printed on the 行驶证 (「小型普通客车」); `vehicle_type` is the class the rules read.
+    license_vehicle_type: Mapped[str | None] = mapped_column(sa.String(32))
     energy_type: Mapped[EnergyType | None] = mapped_column(enum_type(EnergyType))
     odometer_km: Mapped[int | None]
     emission_standard: Mapped[EmissionStandard | None] = mapped_column(enum_type(EmissionStandard))
@@ -210,6 +235,9 @@ class FarmMachineDetail(_Detail, db.Model):
     machine_type: Mapped[FarmMachineType] = mapped_column(enum_type(FarmMachineType))
     rated_power_kw: Mapped[Decimal | None] = mapped_column(sa.Numeric(8, 1))
     plate_number: Mapped[str | None] = mapped_column(sa.String(20))
+    factory_serial_no: Mapped[str | None] = mapped_column(sa.String(60))  # 出厂编号, the natural key with 型号
+    emission_stage: Mapped[NonRoadEmissionStage | None] = mapped_column(enum_type(NonRoadEmissionStage))
+    purchase_subsidy: Mapped[bool | None]  # 享受购机补贴
     high_energy_use: Mapped[bool | None]
     heavy_pollution: Mapped[bool | None]
     large_operating_loss: Mapped[bool | None]
@@ -260,12 +288,11 @@ class AssetChange(db.Model):
     after: Mapped[str | None] = mapped_column(sa.Text)
 
 
-class ConditionAssessment(db.Model):
+class ConditionAssessment(RecordedBy, db.Model):
     """An inspector's on-site condition assessment; the latest one sets the asset's grade."""
 
     __tablename__ = "condition_assessments"
     __table_args__ = (
-        _not_future("assessed_on"),
         sa.Index("ix_condition_assessments_asset_id_assessed_on", "asset_id", "assessed_on", "id"),
     )
 
@@ -278,7 +305,5 @@ class ConditionAssessment(db.Model):
     # Path relative to instance/uploads; the file name is random, never the uploader's.
     photo_path: Mapped[str | None] = mapped_column(sa.String(255))
     photo_content_type: Mapped[str | None] = mapped_column(sa.String(32))
-    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
     asset: Mapped[Asset] = relationship()

@@ -11,8 +11,10 @@ from decimal import Decimal
 import marshmallow as ma
 from marshmallow import fields as mf
 
-from registry.api_base import UtcDateTime
+from registry.api_base import UtcDateTime, flatten_errors
+from registry.assets.assessments import is_grade_stale
 from registry.assets.fields import CATEGORY_FIELDS, COMMON_FIELDS, FieldError, FieldSpec, fields_for, parse_value
+from registry.assets.filters import FILTER_HELP, FILTER_LABELS
 from registry.enums import Category
 from registry.errors import ValidationFailed
 from registry.orgs.reference import TOWNSHIPS
@@ -200,7 +202,6 @@ class _AssetOutBase(ma.Schema):
 
 
 def _stale(asset) -> bool:
-    from registry.assets.assessments import is_grade_stale
     return is_grade_stale(asset)
 
 
@@ -215,24 +216,18 @@ AssetOutSchema = type("AssetOut", (_AssetOutBase,), {
 })
 
 
-class AssetListArgs(ma.Schema):
-    """Query parameters of the asset list: the same filters as the web list, plus a cursor."""
+def filter_arg_fields(exclude: tuple[str, ...] = ()) -> dict[str, mf.Field]:
+    """Return documentation-only fields for the list filters (parse_filters is what validates them)."""
+    return {name: mf.String(metadata={"description": f"{label}：{FILTER_HELP[name]}"})
+            for name, label in FILTER_LABELS.items() if name not in exclude}
+
+
+class AssetListArgs(ma.Schema.from_dict(filter_arg_fields(), name="AssetFilterArgs")):
+    """Query parameters of the asset list: the filters of registry.assets.filters, plus a cursor."""
 
     class Meta:
         unknown = ma.EXCLUDE
 
-    category = mf.String(metadata={"description": "类别（网页列表按类别分页；API 可不填）"})
-    department = mf.String(metadata={"description": "主管部门代码，如 zjj"})
-    unit = mf.String(metadata={"description": "产权或使用单位名称（包含匹配）"})
-    township = mf.String(metadata={"description": "乡镇/街道"})
-    status = mf.String(metadata={"description": "使用状态（值或中文）"})
-    grade = mf.String(metadata={"description": "状况等级（值或中文）"})
-    age_min = mf.String(metadata={"description": "使用年限下限（年，含）"})
-    age_max = mf.String(metadata={"description": "使用年限上限（年，含）"})
-    year = mf.String(metadata={"description": "投入使用（公务用车为登记）年份"})
-    q = mf.String(metadata={"description": "关键词：ASCII 按设备编码开头匹配；含中文按名称包含匹配"})
-    sort = mf.String(metadata={"description": "排序：id、-id、code、-code、commissioned_on、-commissioned_on"})
-    deleted = mf.String(metadata={"description": "1 = 含已删除"})
     cursor = mf.String(metadata={"description": "上一页响应中的 next_cursor"})
     limit = mf.String(metadata={"description": "每页条数，1–200，默认 50"})
 
@@ -262,28 +257,6 @@ def load_patch(category: Category, data) -> dict:
         raise ValidationFailed("数据校验未通过，请按提示修改", flatten_errors(errors))
     result["detail"] = detail
     return result
-
-
-def load_or_fail(schema: ma.Schema, data) -> dict:
-    """Load `data` with `schema`; raise ValidationFailed with Chinese per-field messages."""
-    try:
-        return schema.load(data)
-    except ma.ValidationError as exc:
-        raise ValidationFailed("数据校验未通过，请按提示修改", flatten_errors(exc.messages)) from None
-
-
-def flatten_errors(messages) -> dict[str, list[str]]:
-    """Flatten nested marshmallow errors ({detail: {floors: [...]}}) to {floors: [...]}."""
-    flat: dict[str, list[str]] = {}
-    if not isinstance(messages, dict):
-        return {"_schema": list(messages) if isinstance(messages, list) else [str(messages)]}
-    for key, value in messages.items():
-        if isinstance(value, dict):
-            for k, v in flatten_errors(value).items():
-                flat.setdefault(k, []).extend(v)
-        else:
-            flat.setdefault(key, []).extend(value if isinstance(value, list) else [str(value)])
-    return flat
 
 
 def form_to_input(category: Category, form, *, partial: bool) -> dict:

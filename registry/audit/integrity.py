@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
+from registry import clock
 from registry.audit import services as audit
 from registry.audit.guard import triggers_suspended
 from registry.audit.models import AuditRecord
@@ -29,12 +31,13 @@ class Problem:
 
 @dataclass
 class Report:
-    """Result of a verification run."""
+    """Result of a verification run; `unsigned` counts the accepted pre-key records (plain SHA-256)."""
 
     checked: int
     problems: list[Problem]
     head_id: int | None
     head_hash: str | None
+    unsigned: int = 0
 
     @property
     def ok(self) -> bool:
@@ -68,17 +71,62 @@ def _holder_of(hash_value: str) -> int | None:
     return db.session.scalar(sa.select(AuditRecord.id).where(AuditRecord.hash == hash_value).limit(1))
 
 
+class _UnsignedRuns:
+    """Collect records that carry only a plain SHA-256 after the keyed switch, reported as id ranges."""
+
+    def __init__(self, first_id_of_chain: int | None):
+        self.first_of_chain = first_id_of_chain
+        self.start: int | None = None
+        self.end: int | None = None
+
+    def add(self, record_id: int, problems: list[Problem]) -> None:
+        if self.end is not None and record_id != self.end + 1:
+            self.flush(problems)
+        if self.start is None:
+            self.start = record_id
+        self.end = record_id
+
+    def flush(self, problems: list[Problem]) -> None:
+        if self.start is None:
+            return
+        span = f"#{self.start}" if self.start == self.end else f"#{self.start}–#{self.end}"
+        message = (f"记录 {span} 没有审计密钥签名（只有普通 SHA-256）：启用密钥之后写入的记录不会这样，"
+                   "说明有人改写记录并重算了哈希")
+        if self.start == self.first_of_chain:
+            message += (f"；若它们是启用审计密钥（升级）之前写入的旧记录，核实后设置 "
+                        f"REGISTRY_AUDIT_UNSIGNED_THROUGH_ID={self.end}")
+        problems.append(Problem("unsigned", self.start, message))
+        self.start = self.end = None
+
+
 def verify() -> Report:
-    """Walk the whole chain; report every edited, deleted or re-ordered record by id."""
+    """Walk the whole chain; report every edited, deleted, re-ordered or unsigned record by id.
+
+    A record must carry the keyed hash (HMAC with the audit key). Only records up to
+    AUDIT_UNSIGNED_THROUGH_ID, written before the key existed, may carry the plain SHA-256 instead;
+    the first keyed record chains onto the last of them, so they cannot be rewritten unnoticed either.
+    """
     problems: list[Problem] = []
     anchors = _anchors()
+    unsigned_through = int(current_app.config["AUDIT_UNSIGNED_THROUGH_ID"])
     prev: tuple[int, str] | None = None
-    checked = 0
+    checked = unsigned = 0
+    runs: _UnsignedRuns | None = None
     for rec in _rows():
         checked += 1
+        if runs is None:
+            runs = _UnsignedRuns(rec.id)
         if len(problems) >= MAX_PROBLEMS:
             break
-        if audit.record_hash(rec) != rec.hash:
+        if audit.record_hash(rec) == rec.hash:
+            runs.flush(problems)
+        elif audit.plain_hash(rec) == rec.hash:
+            if rec.id <= unsigned_through:
+                unsigned += 1
+            else:
+                runs.add(rec.id, problems)
+        else:
+            runs.flush(problems)
             problems.append(Problem("edited", rec.id, f"记录 #{rec.id} 的内容被修改（哈希不符）"))
         if prev is None:
             expected = audit.GENESIS_HASH if rec.id == 1 else anchors.get(rec.id)
@@ -100,14 +148,16 @@ def verify() -> Report:
                     problems.append(Problem("edited", prev_id,
                                             f"记录 #{prev_id} 被修改后重算了哈希（#{rec.id} 不再与之衔接）"))
         prev = (rec.id, rec.hash)
-    return Report(checked, problems, prev[0] if prev else None, prev[1] if prev else None)
+    if runs is not None:
+        runs.flush(problems)
+    return Report(checked, problems, prev[0] if prev else None, prev[1] if prev else None, unsigned)
 
 
 def prune(retention_days: int, actor=None, now: datetime | None = None) -> int:
     """Delete records older than `retention_days` (>= 180), leaving an anchor so the chain still verifies."""
     if retention_days < MIN_RETENTION_DAYS:
         raise ValueError(f"审计日志至少保留 {MIN_RETENTION_DAYS} 天")
-    cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=retention_days)
+    cutoff = (now or clock.now()) - timedelta(days=retention_days)
     last = db.session.execute(sa.select(AuditRecord.id, AuditRecord.hash).where(AuditRecord.at < cutoff)
                               .order_by(AuditRecord.id.desc()).limit(1)).first()
     if last is None:

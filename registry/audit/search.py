@@ -1,22 +1,26 @@
 """Search and export the audit log for the audit administrator."""
 from __future__ import annotations
 
+import csv
 import io
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 
+from registry import clock
 from registry.audit import services as audit
 from registry.audit.models import AuditRecord
+from registry.audit.names import action_label, actions_named, details_text, object_label
+from registry.cells import csv_value, openpyxl_row
 from registry.errors import ValidationFailed
 from registry.extensions import db
+from registry.sheet_layout import PrintableWorkbook
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 100_000
 OUTCOMES = {"success": "成功", "failure": "失败", "denied": "拒绝"}
+DATE_RANGE = (date(1900, 1, 1), date(9998, 12, 31))
 TEXT_FILTERS = {"username": "用户", "action": "操作", "object_type": "对象类型", "object_id": "对象编号"}
 
 
@@ -37,14 +41,9 @@ class AuditFilter:
         return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(self).items() if v}
 
 
-def _tz() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
-
-
 def local_time(value: datetime) -> str:
     """Format a stored UTC time in the registry's time zone."""
-    aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    return aware.astimezone(_tz()).strftime("%Y-%m-%d %H:%M:%S")
+    return clock.to_local(value).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def parse_filters(args) -> AuditFilter:
@@ -57,6 +56,10 @@ def parse_filters(args) -> AuditFilter:
             dates[key] = date.fromisoformat(raw) if raw else None
         except ValueError:
             errors[label] = [f"「{raw[:32]}」不是有效日期，格式为 YYYY-MM-DD"]
+            dates[key] = None
+        # Local midnight of 0001-01-01 falls before year 1 in UTC (and 9999-12-31 has no next day).
+        if dates[key] and not DATE_RANGE[0] <= dates[key] <= DATE_RANGE[1]:
+            errors[label] = [f"应在 {DATE_RANGE[0]} 到 {DATE_RANGE[1]} 之间"]
             dates[key] = None
     if dates["start"] and dates["end"] and dates["start"] > dates["end"]:
         errors["结束日期"] = ["结束日期早于开始日期"]
@@ -78,12 +81,13 @@ def parse_filters(args) -> AuditFilter:
 def _conditions(f: AuditFilter) -> list:
     conds = []
     if f.start:
-        conds.append(AuditRecord.at >= datetime.combine(f.start, time.min, _tz()).astimezone(timezone.utc))
+        conds.append(AuditRecord.at >= clock.local_midnight(f.start))
     if f.end:
-        end = datetime.combine(f.end + timedelta(days=1), time.min, _tz()).astimezone(timezone.utc)
-        conds.append(AuditRecord.at < end)
+        conds.append(AuditRecord.at < clock.local_midnight(f.end + timedelta(days=1)))
     for key in TEXT_FILTERS:
-        if getattr(f, key):
+        if key == "action" and f.action:  # the code (login) or the Chinese name (登录, 通知书)
+            conds.append(AuditRecord.action.in_(actions_named(f.action)))
+        elif getattr(f, key):
             conds.append(getattr(AuditRecord, key) == getattr(f, key))
     if f.outcome:
         conds.append(AuditRecord.outcome == f.outcome)
@@ -101,17 +105,17 @@ def search(f: AuditFilter, before_id: int | None = None, limit: int = PAGE_SIZE)
     return rows, (rows[-1].id if more else None)
 
 
-HEADERS = ["编号", "时间", "用户", "IP", "操作", "对象类型", "对象编号", "结果", "详情", "哈希"]
+# 操作代码 and 原始详情 keep the stored values, so the hash chain can be recomputed from an export.
+HEADERS = ["编号", "时间", "用户", "IP", "操作", "操作代码", "对象类型", "对象编号", "结果", "详情", "原始详情", "哈希"]
 
 
 def _export_rows(f: AuditFilter):
     table = AuditRecord.__table__
     query = sa.select(table).where(*_conditions(f)).order_by(table.c.id.desc()).limit(EXPORT_LIMIT)
-    tz = _tz()
     for row in db.session.execute(query):
-        at = row.at if row.at.tzinfo else row.at.replace(tzinfo=timezone.utc)
-        yield (row.id, at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"), row.username or "", row.ip or "", row.action, row.object_type or "",
-               row.object_id or "", OUTCOMES.get(row.outcome, row.outcome), row.details or "", row.hash)
+        yield (row.id, local_time(row.at), row.username or "", row.ip or "", action_label(row.action), row.action,
+               object_label(row.object_type), row.object_id or "", OUTCOMES.get(row.outcome, row.outcome),
+               details_text(row.details), row.details or "", row.hash)
 
 
 def _audit_export(f: AuditFilter, actor, count: int, fmt: str) -> None:
@@ -122,44 +126,26 @@ def _audit_export(f: AuditFilter, actor, count: int, fmt: str) -> None:
 
 def export_xlsx(f: AuditFilter, actor) -> tuple[bytes, int]:
     """Build an .xlsx of the matching records (newest first, capped) and audit the export."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("审计日志")
-    ws.append(HEADERS)
+    wb = PrintableWorkbook()
+    ws = wb.sheet("审计日志")
+    ws.append(openpyxl_row(ws, HEADERS))
     count = 0
     for values in _export_rows(f):
-        cells = []
-        for value in values:
-            cell = WriteOnlyCell(ws, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # never a formula, whatever a logged value starts with
-            cells.append(cell)
-        ws.append(cells)
+        ws.append(openpyxl_row(ws, values))  # never a formula, never a character openpyxl refuses
         count += 1
-    buf = io.BytesIO()
-    wb.save(buf)
+    data = wb.to_bytes()
     _audit_export(f, actor, count, "xlsx")
-    return buf.getvalue(), count
-
-
-def _csv_safe(value):
-    # A spreadsheet opening the CSV must not evaluate a logged value as a formula.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    return data, count
 
 
 def export_csv(f: AuditFilter, actor) -> tuple[bytes, int]:
     """Build a UTF-8 (BOM, for Excel) CSV of the matching records and audit the export."""
-    import csv
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(HEADERS)
+    writer.writerow([csv_value(v) for v in HEADERS])
     count = 0
     for values in _export_rows(f):
-        writer.writerow([_csv_safe(v) for v in values])
+        writer.writerow([csv_value(v) for v in values])
         count += 1
     _audit_export(f, actor, count, "csv")
     return ("\ufeff" + buf.getvalue()).encode("utf-8"), count

@@ -1,13 +1,13 @@
 """The audit administrator's pages: search the log and export it."""
 from __future__ import annotations
 
-from datetime import datetime
-
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, render_template, request
 from flask_login import current_user
 
+from registry import clock
 from registry.accounts.access import roles_required
-from registry.audit import search as audit_search
+from registry.audit import names, search as audit_search
+from registry.downloads import send_bytes
 from registry.enums import Role
 from registry.errors import ValidationFailed
 
@@ -35,25 +35,25 @@ def index():
         errors = exc.errors
     return render_template("audit/index.html", rows=rows, next_before=next_before, filters=filters,
                            args=request.args, errors=errors, outcomes=audit_search.OUTCOMES,
-                           local_time=audit_search.local_time), 422 if errors else 200
+                           local_time=audit_search.local_time, names=names), 422 if errors else 200
+
+
+def _export(build, extension: str):
+    """Send the records matching the query string as `build(filters, user)` writes them (it audits the export)."""
+    filters = audit_search.parse_filters(request.args)
+    data, _count = build(filters, current_user)
+    return send_bytes(data, f"audit-{clock.local_stamp()}.{extension}")
 
 
 @bp.route("/export.xlsx")
 @roles_required(Role.AUDITOR)
 def export():
     """Download the matching records as an Excel workbook (the export is itself audited)."""
-    filters = audit_search.parse_filters(request.args)
-    data, _count = audit_search.export_xlsx(filters, current_user)
-    name = f"audit-{datetime.now():%Y%m%d-%H%M%S}.xlsx"
-    return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return _export(audit_search.export_xlsx, "xlsx")
 
 
 @bp.route("/export.csv")
 @roles_required(Role.AUDITOR)
 def export_csv():
     """Download the matching records as CSV (faster than Excel for large ranges; also audited)."""
-    filters = audit_search.parse_filters(request.args)
-    data, _count = audit_search.export_csv(filters, current_user)
-    name = f"audit-{datetime.now():%Y%m%d-%H%M%S}.csv"
-    return Response(data, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return _export(audit_search.export_csv, "csv")

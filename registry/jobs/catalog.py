@@ -1,14 +1,14 @@
 """The scheduled jobs, declared as data with stable ids, and their periods."""
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Callable
-from zoneinfo import ZoneInfo
 
+from apscheduler.triggers.cron import CronTrigger
 from flask import current_app
 
+from registry import clock
 from registry.errors import NotFound
 
 
@@ -20,22 +20,28 @@ class JobSpec:
     label: str
     cron_setting: str  # config key holding a crontab expression (REGISTRY_<key> overrides it)
     period: str  # "day" | "month" | "year": one run per period
-    target: str  # "module:function"; the function takes a JobContext and returns a counts dict
+    target: Callable  # takes a JobContext and returns a counts dict
     description: str = ""
 
 
-JOBS: tuple[JobSpec, ...] = (
-    JobSpec("nightly-evaluation", "每日评估与强制更新清单快照", "JOB_NIGHTLY_EVALUATION_CRON", "day",
-            "registry.snapshots.jobs:nightly_evaluation",
-            "按当日评估全部设备，生成不可变的清单快照及与上一快照的差异"),
-    JobSpec("monthly-overdue-reminder", "每月逾期提醒（按主管部门）", "JOB_MONTHLY_OVERDUE_REMINDER_CRON", "month",
-            "registry.snapshots.jobs:monthly_overdue_reminder",
-            "按最新快照统计各主管部门逾期未整改事项"),
-    JobSpec("notice-generation", "新增强制更新项生成通知书", "JOB_NOTICE_GENERATION_CRON", "day",
-            "registry.notices.jobs:generate_notices", "由通知书模块接入"),
-    JobSpec("yearly-planning-draft", "年度分批更新计划草案（1月1日）", "JOB_YEARLY_PLANNING_DRAFT_CRON", "year",
-            "registry.planning.jobs:draft_yearly_plan", "由年度计划模块接入"),
-)
+JOBS_EXTENSION = "registry.jobs"
+
+
+def install(app, jobs: tuple[JobSpec, ...]) -> None:
+    """Declare `jobs` for this app; refuse at start-up a target that is not a function or a repeated id."""
+    ids = [spec.id for spec in jobs]
+    if len(set(ids)) != len(ids):
+        raise RuntimeError(f"duplicate job ids in {ids}")
+    for spec in jobs:
+        if not callable(spec.target):
+            raise RuntimeError(f"job {spec.id}: target {spec.target!r} is not callable")
+    app.extensions[JOBS_EXTENSION] = tuple(jobs)
+
+
+def declared_jobs() -> tuple[JobSpec, ...]:
+    """Return the jobs declared for the current app (registry.schedule.JOBS)."""
+    return current_app.extensions[JOBS_EXTENSION]
+
 
 _LOOKBACK = {"day": timedelta(days=2), "month": timedelta(days=32), "year": timedelta(days=367)}
 
@@ -53,37 +59,17 @@ class JobContext:
 
 def get_job(job_id: str) -> JobSpec:
     """Return the declared job `job_id` or raise NotFound."""
-    for spec in JOBS:
+    for spec in declared_jobs():
         if spec.id == job_id:
             return spec
     raise NotFound(f"没有编号为 {job_id} 的定时任务")
 
 
-def resolve(spec: JobSpec) -> Callable | None:
-    """Return the job's function, or None while the module that provides it is not wired in."""
-    module_name, _, func_name = spec.target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            return None  # the providing package does not exist yet (a hook for a later issue)
-        raise
-    return getattr(module, func_name, None)
-
-
-def local_tz() -> ZoneInfo:
-    """Return the registry's timezone (periods and schedules are local)."""
-    return ZoneInfo(current_app.config["TIMEZONE"])
-
-
-def local_now() -> datetime:
-    """Return the current local time."""
-    return datetime.now(local_tz())
 
 
 def period_for(spec: JobSpec, moment: datetime) -> str:
     """Return the period key of `moment` for this job: 2026-11-30, 2026-11 or 2026."""
-    local = moment.astimezone(local_tz())
+    local = moment.astimezone(clock.zone())  # periods are local days, months and years
     if spec.period == "day":
         return local.date().isoformat()
     if spec.period == "month":
@@ -100,7 +86,7 @@ def as_of_for(spec: JobSpec, period: str) -> date:
         if spec.period == "month":
             year, month = (int(p) for p in base.split("-"))
             # The reminder for a month is as of its first day; the current month means today.
-            today = local_now().date()
+            today = clock.today()
             return today if (year, month) == (today.year, today.month) else date(year, month, 1)
         return date(int(base), 1, 1)
     except ValueError as exc:
@@ -110,13 +96,12 @@ def as_of_for(spec: JobSpec, period: str) -> date:
 
 def cron_trigger(spec: JobSpec):
     """Return the APScheduler CronTrigger for this job's configured schedule."""
-    from apscheduler.triggers.cron import CronTrigger
-    return CronTrigger.from_crontab(current_app.config[spec.cron_setting], timezone=local_tz())
+    return CronTrigger.from_crontab(current_app.config[spec.cron_setting], timezone=clock.zone())
 
 
 def last_due(spec: JobSpec, now: datetime | None = None) -> datetime | None:
     """Return the latest scheduled fire time at or before `now` (within one period's lookback)."""
-    now = now or local_now()
+    now = now or clock.local_now()
     trigger = cron_trigger(spec)
     fire = trigger.get_next_fire_time(None, now - _LOOKBACK[spec.period])
     last = None
@@ -128,5 +113,21 @@ def last_due(spec: JobSpec, now: datetime | None = None) -> datetime | None:
 
 def next_due(spec: JobSpec, now: datetime | None = None) -> datetime | None:
     """Return the next scheduled fire time after `now`."""
-    now = now or local_now()
+    now = now or clock.local_now()
     return cron_trigger(spec).get_next_fire_time(None, now)
+
+
+def schedule_text(cron: str) -> str:
+    """Return a crontab expression in words (每日 02:00, 每月1日 07:30, 每年1月1日 06:00), or 按计划表达式."""
+    parts = str(cron).split()
+    if len(parts) != 5 or not all(p.isdigit() for p in parts[:2]) or parts[4] != "*":
+        return "按计划表达式"
+    minute, hour, day, month = int(parts[0]), int(parts[1]), parts[2], parts[3]
+    at = f"{hour:02d}:{minute:02d}"
+    if day == "*" and month == "*":
+        return f"每日 {at}"
+    if day.isdigit() and month == "*":
+        return f"每月{int(day)}日 {at}"
+    if day.isdigit() and month.isdigit():
+        return f"每年{int(month)}月{int(day)}日 {at}"
+    return "按计划表达式"

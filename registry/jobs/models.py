@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.db_types import enum_type, utcnow
 from registry.enums import JobStatus
+from registry.errors import without_exception_name
 from registry.extensions import db
 
 
@@ -48,3 +49,8 @@ class JobRun(db.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+    @property
+    def error_summary(self) -> str:
+        """Return the error as a person reads it: without the exception's class name (kept in the stored text)."""
+        return without_exception_name(self.error)

@@ -11,13 +11,14 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from registry import clock
 from registry.audit import services as audit
 from registry.db_types import utcnow
 from registry.enums import JobStatus
 from registry.errors import Conflict, NotFound
 from registry.extensions import db
 from registry.jobs.catalog import (
-    JOBS, JobContext, JobSpec, as_of_for, get_job, last_due, local_now, period_for, resolve,
+    JobContext, JobSpec, as_of_for, declared_jobs, get_job, last_due, period_for,
 )
 from registry.jobs.heartbeat import Heartbeat
 from registry.jobs.locks import job_lock
@@ -32,23 +33,21 @@ class RunOutcome:
 
     job_id: str
     period: str
-    status: str  # succeeded | failed | already-done | busy | not-wired
+    status: str  # succeeded | failed | already-done | busy
     run_id: int | None = None
     message: str = ""
 
 
 def current_period(spec: JobSpec) -> str:
     """Return the period key the job would run for now."""
-    return period_for(spec, local_now())
+    return period_for(spec, clock.local_now())
 
 
 def run_job(job_id: str, period: str | None = None, trigger: str = "cli") -> RunOutcome:
     """Run `job_id` for `period` unless it already succeeded or another process is running it."""
     spec = get_job(job_id)
-    func = resolve(spec)
+    func = spec.target
     period = period or current_period(spec)
-    if func is None:
-        return RunOutcome(job_id, period, "not-wired", message="该任务尚未接入（提供它的模块还不存在）")
     as_of = as_of_for(spec, period)
     with job_lock(job_id) as held:
         if not held:
@@ -145,12 +144,10 @@ def catch_up(now=None) -> list[RunOutcome]:
     A period with no run at all is run only while within the misfire grace time (APScheduler's own
     rule); a period that was started (abandoned, failed, queued) is always finished.
     """
-    now = now or local_now()
+    now = now or clock.local_now()
     grace = timedelta(seconds=current_app.config["JOB_MISFIRE_GRACE_SECONDS"])
     outcomes = []
-    for spec in JOBS:
-        if resolve(spec) is None:
-            continue
+    for spec in declared_jobs():
         due = last_due(spec, now)
         if due is None:
             continue
@@ -167,8 +164,6 @@ def request_run(job_id: str, user) -> JobRun:
     """Queue a run of `job_id` for the scheduler process: the current period if it has not succeeded,
     else a manual re-run key 'period~HHMM' (two clicks in the same minute make one run)."""
     spec = get_job(job_id)
-    if resolve(spec) is None:
-        raise Conflict(f"任务“{spec.label}”尚未接入，不能运行")
     fresh = utcnow() - timedelta(seconds=current_app.config["JOB_STALE_SECONDS"])
     pending = db.session.scalar(sa.select(JobRun.id).where(JobRun.job_id == job_id, sa.or_(
         JobRun.status == JobStatus.QUEUED,
@@ -176,7 +171,7 @@ def request_run(job_id: str, user) -> JobRun:
         sa.and_(JobRun.status == JobStatus.RUNNING, JobRun.heartbeat_at >= fresh))).limit(1))
     if pending is not None:
         raise Conflict(f"任务“{spec.label}”已在排队或运行中（运行记录 #{pending}）")
-    now = local_now()
+    now = clock.local_now()
     period = period_for(spec, now)
     if _succeeded(job_id, period) is not None:
         period = f"{period}~{now:%H%M}"

@@ -1,27 +1,26 @@
-"""Files kept in the instance folder: each issued notice's PDF and the departments' seal images."""
+"""Files kept under FILES_ROOT: each issued notice's PDF, the departments' seal images, merged batch prints."""
 from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 
-from flask import current_app
 
 from registry.notices.models import DepartmentSeal, Notice
+from registry.storage import files_dir
+
+BATCH_MAX_AGE = 7 * 24 * 3600  # a merged batch print is kept a week for its requester, then pruned
 
 
 def notices_dir() -> Path:
-    """Return instance/notices (created on demand)."""
-    path = Path(current_app.config["NOTICE_FILES_DIR"] or Path(current_app.instance_path) / "notices")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """Return FILES_ROOT/notices, or NOTICE_FILES_DIR where set (created on demand)."""
+    return files_dir("notices", "NOTICE_FILES_DIR")
 
 
 def seals_dir() -> Path:
-    """Return instance/seals (created on demand)."""
-    path = Path(current_app.config["SEAL_FILES_DIR"] or Path(current_app.instance_path) / "seals")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """Return FILES_ROOT/seals, or SEAL_FILES_DIR where set (created on demand)."""
+    return files_dir("seals", "SEAL_FILES_DIR")
 
 
 def sha256(data: bytes) -> str:
@@ -64,4 +63,24 @@ def seal_file(seal: DepartmentSeal | None) -> Path | None:
     if seal is None:
         return None
     path = seals_dir() / seal.path
+    return path if path.is_file() else None
+
+
+def batches_dir() -> Path:
+    """Return FILES_ROOT/notice-prints: the merged PDFs of batch prints run in the background."""
+    return files_dir("notice-prints")
+
+
+def store_batch(task_id: int, data: bytes) -> None:
+    """Keep the merged PDF of one background batch print (and prune those older than BATCH_MAX_AGE)."""
+    folder, now = batches_dir(), time.time()
+    for entry in os.scandir(folder):
+        if entry.is_file() and now - entry.stat().st_mtime > BATCH_MAX_AGE:
+            os.unlink(entry.path)
+    _write_atomic(folder / f"{int(task_id)}.pdf", data)
+
+
+def batch_file(task_id: int) -> Path | None:
+    """Return the merged PDF of a background batch print, if still kept."""
+    path = batches_dir() / f"{int(task_id)}.pdf"
     return path if path.is_file() else None

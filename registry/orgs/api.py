@@ -5,12 +5,10 @@ from flask.views import MethodView
 
 from registry.accounts.access import BUSINESS_READERS, roles_required
 from registry.api_base import ERROR, Blueprint, json_body
-from registry.assets.schemas import load_or_fail
+from registry.api_base import load_or_fail
 from registry.enums import Role
 from registry.errors import NotFound
-from registry.extensions import db
 from registry.orgs import services
-from registry.orgs.models import Unit
 from registry.orgs.schemas import UnitInSchema, UnitListArgs, UnitOutSchema
 
 blp = Blueprint("api_units", __name__, url_prefix="/api/v1", description="产权/使用单位")
@@ -45,7 +43,7 @@ class UnitItem(MethodView):
     @blp.response(200, UnitOutSchema)
     def get(self, unit_id: int):
         """Return one unit."""
-        unit = db.session.get(Unit, unit_id)
+        unit = services.get_unit(unit_id)
         if unit is None:
             raise NotFound("单位不存在")
         return unit

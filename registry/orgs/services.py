@@ -3,11 +3,27 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from registry.audit import services as audit
 from registry.enums import UnitKind
-from registry.errors import ValidationFailed
+from registry.errors import Conflict, ValidationFailed
 from registry.extensions import db
-from registry.orgs.models import Unit
+from registry.orgs.models import Department, Unit
 from registry.orgs.reference import TOWNSHIPS
+
+
+def all_departments() -> list[Department]:
+    """Return every department, in reference order."""
+    return list(db.session.scalars(sa.select(Department).order_by(Department.id)))
+
+
+def department_by_code(code: str) -> Department | None:
+    """Return the department with this code, or None."""
+    return db.session.scalar(sa.select(Department).where(Department.code == code))
+
+
+def get_unit(unit_id: int) -> Unit | None:
+    """Return one unit by id, or None."""
+    return db.session.get(Unit, unit_id)
 
 
 def check_township(township: str | None, field: str = "township") -> str:
@@ -49,8 +65,6 @@ def find_or_create_unit(name: str, township: str, kind: UnitKind | None = None) 
 def create_unit(name: str, township: str, kind: UnitKind | None = None, address: str = "", contact: str = "",
                 phone: str = "") -> Unit:
     """Create a unit and commit; a duplicate name in the same township is a 409."""
-    from registry.audit import services as audit
-    from registry.errors import Conflict
     if not name or not name.strip():
         raise ValidationFailed("单位名称不能为空", {"name": ["单位名称：不能为空"]})
     check_township(township)

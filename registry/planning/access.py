@@ -7,8 +7,13 @@ and revising are the task force's alone.
 """
 from __future__ import annotations
 
+import sqlalchemy as sa
+
+from registry.accounts.scoping import can_read_department, department_scope
 from registry.enums import Role
-from registry.errors import PermissionDenied
+from registry.errors import PermissionDenied, ValidationFailed
+from registry.orgs.services import department_by_code
+from registry.planning.models import Plan
 
 PLAN_READERS = (Role.TASKFORCE, Role.MAINTAINER, Role.INSPECTOR)
 PLAN_PROPOSERS = (Role.TASKFORCE, Role.MAINTAINER)
@@ -19,8 +24,14 @@ def can_view_plan(user, plan) -> bool:
     """Tell whether `user` may read `plan`."""
     if not getattr(user, "is_authenticated", False) or user.role not in PLAN_READERS:
         return False
-    return user.role is Role.TASKFORCE or (plan.department_id is not None
-                                           and plan.department_id == user.department_id)
+    return can_read_department(user, plan.department_id)
+
+
+def plan_scope(user):
+    """Return a SQL condition limiting plans to those `user` may read (same rule as `can_view_plan`)."""
+    if not getattr(user, "is_authenticated", False) or user.role not in PLAN_READERS:
+        return sa.false()
+    return department_scope(user, Plan.department_id)
 
 
 def can_propose(user, plan) -> bool:
@@ -55,3 +66,21 @@ def department_for_new_plan(user, requested_id: int | None) -> int | None:
             raise PermissionDenied("部门维护员只能为本部门编制计划")
         return user.department_id
     raise PermissionDenied("只有工作专班或部门维护员可以编制计划")
+
+
+def own_department(user) -> int | None:
+    """Return the one department whose progress `user` reads (-1: none), or None for the task force (every one)."""
+    return None if user.role is Role.TASKFORCE else (user.department_id or -1)
+
+
+def dashboard_department(user, code) -> int | None:
+    """Return the department a progress dashboard shows: the reader's own, else the task force's choice (None: city)."""
+    if user.role is not Role.TASKFORCE:
+        return own_department(user)
+    code = code.strip() if isinstance(code, str) else ""
+    if not code:
+        return None
+    department = department_by_code(code)
+    if department is None:
+        raise ValidationFailed("参数有误", {"department": [f"主管部门：「{code[:32]}」不存在"]})
+    return department.id

@@ -15,6 +15,8 @@ from registry.enums import Category, ConditionGrade, LifecycleStatus, RuleOutcom
 from registry.extensions import db
 from registry.planning.builder import Candidate, priority_key
 from registry.planning.models import ReplacementCost
+from registry.rules import services as rules_services
+from registry.rules.models import Evaluation, Finding, Rule
 
 # Assets already renewed or scrapped are done, not candidates.
 DONE_STATUSES = (LifecycleStatus.RENEWED, LifecycleStatus.SCRAPPED)
@@ -22,13 +24,12 @@ _RANK = {g.value: g.rank for g in ConditionGrade}
 
 
 def latest_evaluation() -> tuple[int, date] | None:
-    """Return (id, as_of) of the newest evaluation, preferring whole-inventory runs; None if there is none."""
-    from registry.rules.models import Evaluation
-    row = db.session.execute(
-        sa.select(Evaluation.id, Evaluation.as_of).where(Evaluation.finished_at.is_not(None))
-        .order_by(Evaluation.category.is_(None).desc(), Evaluation.as_of.desc(), Evaluation.id.desc()).limit(1)
-    ).first()
-    return (row.id, row.as_of) if row else None
+    """Return (id, as_of) of the evaluation plans are built from: the latest whole-inventory one, or None.
+
+    A plan spans every category, so a category-only run never feeds it (rules.services.latest_evaluation).
+    """
+    evaluation = rules_services.latest_evaluation()
+    return (evaluation.id, evaluation.as_of) if evaluation is not None else None
 
 
 def cost_table() -> dict[tuple[str, str], int]:
@@ -82,7 +83,6 @@ def _raw(column):
 
 def finding_rows(evaluation_id: int, department_id: int | None = None):
     """Return the SQL select of hit findings joined with live, not-yet-done assets (one row per finding)."""
-    from registry.rules.models import Finding
     subtype = sa.func.coalesce(ConstructionMachineDetail.machine_type, FarmMachineDetail.machine_type, "",
                                type_=sa.String)
     stmt = (
@@ -116,7 +116,6 @@ def _json(value) -> dict | None:
 
 def load_candidates(evaluation_id: int, department_id: int | None = None) -> list[Candidate]:
     """Return one Candidate per flagged asset of the evaluation: its highest-priority finding."""
-    from registry.rules.models import Evaluation, Rule
     as_of = db.session.scalar(sa.select(Evaluation.as_of).where(Evaluation.id == evaluation_id))
     params = dict(db.session.execute(sa.select(Rule.id, Rule.params)).tuples().all())
     costs = cost_table()

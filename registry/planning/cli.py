@@ -7,8 +7,14 @@ import click
 from flask.cli import AppGroup
 
 from registry.errors import DomainError
+from registry.planning.services import create_plan
 
 plan_cli = AppGroup("plan", help="年度分批更新计划")
+
+
+def register(group: AppGroup) -> None:
+    """Add the plan commands to the `registry` group."""
+    group.add_command(plan_cli)
 
 
 def _pairs(values: tuple[str, ...], what: str) -> dict:
@@ -36,7 +42,6 @@ def _pairs(values: tuple[str, ...], what: str) -> dict:
 @click.option("--name", help="计划名称")
 def build_command(year_from, year_to, department, quota, budget, name) -> None:
     """Build a draft plan from the latest evaluation and print its summary."""
-    from registry.planning.services import create_plan
     started = time.perf_counter()
     try:
         plan = create_plan(year_from=year_from, year_to=year_to, department_code=department,

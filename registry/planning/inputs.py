@@ -1,38 +1,55 @@
 """Validate what a user asks the planner: year range, quotas, budgets, pin years (Chinese messages)."""
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from datetime import date
 
 from registry.enums import Category
 from registry.errors import ValidationFailed
+from registry.inputs import NumberError, parse_number, show
 
 # The period of 新政〔2024〕3号: renewal runs from 2024 to 2027.
 PLAN_PERIOD = (2024, 2027)
+
+
+def open_years(today: date) -> list[int]:
+    """Return the plan years still ahead of (or at) `today`: the years a new plan offers by default."""
+    first = min(max(today.year, PLAN_PERIOD[0]), PLAN_PERIOD[1])
+    return list(range(first, PLAN_PERIOD[1] + 1))
+
+
+def form_years(year_from, year_to) -> list[int]:
+    """Return the years a submitted form asked for, within the plan period (empty if they do not parse)."""
+    years = []
+    for raw in (year_from, year_to):
+        text = str(raw or "").strip()
+        if not (text.isascii() and text.isdigit() and len(text) == 4):
+            return []
+        years.append(int(text))
+    lo, hi = max(years[0], PLAN_PERIOD[0]), min(years[1], PLAN_PERIOD[1])
+    return list(range(lo, hi + 1))
+
+
 MAX_COST = 10**12  # 元 per asset: far above any real price, far below the BIGINT column and its sums
+MAX_QUOTA = 10**6  # assets per category and year: above the inventory's size
+MAX_BUDGET = 10**13  # 元 per year: far above the city's budget, within the JSON column's and the sums' reach
 
 
 def _int(value, *, field: str, label: str, errors: dict, minimum: int | None = None,
          maximum: int | None = None) -> int | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    if isinstance(value, bool):
-        errors.setdefault(field, []).append(f"{label}必须是整数（当前：{value!r}）")
-        return None
-    try:
-        number = Decimal(str(value).strip().replace(",", ""))
-    except InvalidOperation:
-        errors.setdefault(field, []).append(f"{label}必须是数字（当前：{value!r}）")
-        return None
-    if not number.is_finite() or number != number.to_integral_value():
-        errors.setdefault(field, []).append(f"{label}必须是整数（当前：{value}）")
+    try:  # bounded by length and magnitude before conversion: "1e400000" must not become an int
+        number = parse_number(value, integer=True)
+    except NumberError as exc:
+        errors.setdefault(field, []).append(f"{label}必须是整数：{exc.message}")
         return None
     if minimum is not None and number < minimum:
-        errors.setdefault(field, []).append(f"{label}不能小于 {minimum}（当前：{value}）")
+        errors.setdefault(field, []).append(f"{label}不能小于 {minimum}（当前：{show(value)}）")
         return None
     if maximum is not None and number > maximum:
-        errors.setdefault(field, []).append(f"{label}不能大于 {maximum}（当前：{value}）")
+        errors.setdefault(field, []).append(f"{label}不能大于 {maximum}（当前：{show(value)}）")
         return None
-    return int(number)
+    return number
 
 
 def parse_years(year_from, year_to) -> tuple[int, int]:
@@ -55,6 +72,22 @@ def parse_years(year_from, year_to) -> tuple[int, int]:
     return start, end
 
 
+def _per_year(raw: dict, years: list[int], errors: dict, *, field: str, year_label: str, value_label,
+              maximum: int) -> dict[str, int]:
+    """Return {year: whole number ≥ 0} from {year: value}; a year outside `years` or a bad value goes to `errors`."""
+    clean: dict[str, int] = {}
+    for year_key, value in raw.items():
+        key = f"{field}.{show(year_key, 8)}"
+        year = _int(year_key, field=key, label=year_label, errors=errors)
+        if year is not None and year not in years:
+            errors.setdefault(key, []).append(f"{year_label} {year} 不在计划年度范围内")
+            continue
+        number = _int(value, field=key, label=value_label(year_key), errors=errors, minimum=0, maximum=maximum)
+        if number is not None and year is not None:
+            clean[str(year)] = number
+    return clean
+
+
 def parse_quotas(raw: dict | None, years: list[int]) -> dict[str, dict[str, int]]:
     """Return {category: {year: count}} from {category: {year: value}}; blank = no limit; raise on bad values."""
     errors: dict = {}
@@ -65,20 +98,15 @@ def parse_quotas(raw: dict | None, years: list[int]) -> dict[str, dict[str, int]
         try:
             cat = Category.from_label(cat_key)
         except KeyError:
-            errors.setdefault("quotas", []).append(f"未知的设备类别：{cat_key}")
+            errors.setdefault("quotas", []).append(f"未知的设备类别：{show(cat_key)}")
             continue
         if not isinstance(per_year, dict):
             errors.setdefault(f"quotas.{cat.value}", []).append(f"{cat.label}配额应按年度填写")
             continue
-        for year_key, value in per_year.items():
-            field = f"quotas.{cat.value}.{year_key}"
-            year = _int(year_key, field=field, label=f"{cat.label}配额年度", errors=errors)
-            if year is not None and year not in years:
-                errors.setdefault(field, []).append(f"{cat.label}配额年度 {year} 不在计划年度范围内")
-                continue
-            count = _int(value, field=field, label=f"{cat.label} {year_key} 年配额", errors=errors, minimum=0)
-            if count is not None and year is not None:
-                clean.setdefault(cat.value, {})[str(year)] = count
+        counts = _per_year(per_year, years, errors, field=f"quotas.{cat.value}", year_label=f"{cat.label}配额年度",
+                           value_label=lambda key: f"{cat.label} {show(key)} 年配额", maximum=MAX_QUOTA)
+        if counts:
+            clean.setdefault(cat.value, {}).update(counts)
     if errors:
         raise ValidationFailed("配额有误：须为不小于 0 的整数", errors)
     return clean
@@ -87,18 +115,10 @@ def parse_quotas(raw: dict | None, years: list[int]) -> dict[str, dict[str, int]
 def parse_budgets(raw: dict | None, years: list[int]) -> dict[str, int]:
     """Return {year: 元} from {year: value}; blank = no budget limit; raise on negative or non-numeric values."""
     errors: dict = {}
-    clean: dict[str, int] = {}
     if raw is not None and not isinstance(raw, dict):
         raise ValidationFailed("预算格式有误", {"budgets": ["应为 {年度: 金额（元）}"]})
-    for year_key, value in (raw or {}).items():
-        field = f"budgets.{year_key}"
-        year = _int(year_key, field=field, label="预算年度", errors=errors)
-        if year is not None and year not in years:
-            errors.setdefault(field, []).append(f"预算年度 {year} 不在计划年度范围内")
-            continue
-        amount = _int(value, field=field, label=f"{year_key} 年预算（元）", errors=errors, minimum=0)
-        if amount is not None and year is not None:
-            clean[str(year)] = amount
+    clean = _per_year(raw or {}, years, errors, field="budgets", year_label="预算年度",
+                      value_label=lambda key: f"{show(key)} 年预算（元）", maximum=MAX_BUDGET)
     if errors:
         raise ValidationFailed("预算有误：须为不小于 0 的整数金额（元）", errors)
     return clean

@@ -9,6 +9,7 @@ from registry.enums import PlanStatus
 from registry.extensions import db
 from registry.planning.inputs import PLAN_PERIOD
 from registry.planning.models import Plan
+from registry.planning.services import create_plan
 
 
 def build_yearly_draft(as_of: date) -> int | None:
@@ -16,7 +17,6 @@ def build_yearly_draft(as_of: date) -> int | None:
 
     Idempotent per year: a second run the same year returns the existing automatic draft.
     """
-    from registry.planning.services import create_plan
     start = max(as_of.year + 1, PLAN_PERIOD[0])
     if start > PLAN_PERIOD[1]:
         return None

@@ -7,7 +7,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from registry.db_types import enum_type, utcnow
+from registry.db_types import EventRow, enum_type, utcnow
 from registry.enums import Category, PlanStatus, RuleOutcome, TargetMeasure
 from registry.extensions import db
 from registry.orgs.models import Department
@@ -141,16 +141,13 @@ class PlanPin(db.Model):
     removed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
 
-class PlanEvent(db.Model):
+class PlanEvent(EventRow, db.Model):
     """A workflow step or comment on a plan: who, when, from which status to which, and what they wrote."""
 
     __tablename__ = "plan_events"
     __table_args__ = (sa.Index("ix_plan_events_plan_id_id", "plan_id", "id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(sa.ForeignKey("plans.id"))
-    at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     action: Mapped[str] = mapped_column(sa.String(16))  # a key of EVENT_LABELS
     from_status: Mapped[str | None] = mapped_column(sa.String(16))
     to_status: Mapped[str | None] = mapped_column(sa.String(16))

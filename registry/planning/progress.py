@@ -1,24 +1,30 @@
 """Progress toward the targets per department, category and year: target, planned, notified, done.
 
-"Planned" counts assets placed in locked plans; "notified" and "done" come from asset status
-(已下达通知 / 已更新、已报废), dated by the asset's last status change in its history.
+"Planned" counts assets placed in locked plans; "notified" comes from asset status (已下达通知),
+dated by the asset's last status change in its history; "done" counts disposal records, dated by
+the disposal date (disposals.queries.disposed_by_year): an asset set to 已更新 or 已报废 without a
+disposal record is not done.
 """
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
 from registry.assets.models import Asset, AssetChange
+from registry.disposals.queries import disposed_assets, disposed_by_year
 from registry.enums import Category, LifecycleStatus, PlanStatus
 from registry.extensions import db
 from registry.orgs.models import Department
+from registry.planning import candidates
 from registry.planning.inputs import PLAN_PERIOD
 from registry.planning.models import Plan, PlanPlacement, PlanTarget
+from registry.planning.targets import target_count
 
-DONE = (LifecycleStatus.RENEWED, LifecycleStatus.SCRAPPED)
 NOTIFIED = (LifecycleStatus.NOTIFIED,)
+SERIES_LABELS = {"planned": "已列入计划", "notified": "已下达通知", "done": "已完成（有处置记录）"}
 YEARS = list(range(PLAN_PERIOD[0], PLAN_PERIOD[1] + 1))
 
 
@@ -47,8 +53,8 @@ def _by_year(statuses, scope=None) -> Counter:
 
 
 def done_by_year(scope=None) -> Counter:
-    """Return {(department_id, category, year): assets renewed or scrapped that year}."""
-    return Counter({(d, c.value, y): n for (d, c, y), n in _by_year(DONE, scope).items()})
+    """Return {(department_id, category, year): assets with a disposal record dated that year}."""
+    return disposed_by_year(scope)
 
 
 def notified_by_year(scope=None) -> Counter:
@@ -100,14 +106,10 @@ class ProgressRow:
 
 def flagged_counts() -> Counter:
     """Return {(department_id, category): flagged, not-done assets} of the latest evaluation (empty without one)."""
-    from registry.planning import candidates
-    try:
-        evaluation = candidates.latest_evaluation()
-        if evaluation is None:
-            return Counter()
-        sub = candidates.finding_rows(evaluation[0]).subquery()
-    except ImportError:  # the rules engine is not installed
+    evaluation = candidates.latest_evaluation()
+    if evaluation is None:
         return Counter()
+    sub = candidates.finding_rows(evaluation[0]).subquery()
     rows = db.session.execute(sa.select(sub.c.department_id, sub.c.category, sa.func.count(sa.distinct(sub.c.asset_id)))
                               .group_by(sub.c.department_id, sub.c.category)).all()
     return Counter({(d, Category(c).value): n for d, c, n in rows})
@@ -135,8 +137,39 @@ def dashboard(user_department_id: int | None = None, scope=None) -> list[Progres
     return rows
 
 
+def expected_by(row: ProgressRow, year: int) -> int | None:
+    """Return how many of `row`'s target should be done by the end of `year`, spread evenly over its years."""
+    if row.target is None or not row.targets:
+        return None
+    start = min(t.start_year for t in row.targets)
+    deadline = max(t.deadline_year for t in row.targets)
+    if year < start:
+        return 0
+    share = min(1, (year - start + 1) / (deadline - start + 1))
+    return math.ceil(row.target * share)
+
+
+def behind_schedule(rows: list[ProgressRow], year: int) -> list[tuple[ProgressRow, int, int]]:
+    """Return (row, expected, done) for the dashboard rows whose done count trails `expected_by` this year."""
+    out = []
+    for row in rows:
+        expected = expected_by(row, year)
+        if expected is None:
+            continue
+        start = min(t.start_year for t in row.targets)
+        done = sum(n for y, n in row.done.items() if start <= y <= year)
+        if done < expected:
+            out.append((row, expected, done))
+    return out
+
+
 def _target_figure(targets: list[PlanTarget], flagged: int, done: dict) -> tuple[int | None, str | None]:
-    from registry.planning.summary import target_count
+    # A target that disposals cannot feed (XZ-T7: elevators ADDED to existing homes) has no figure to
+    # hold the row's disposals against: the row shows its note, never "done n of 20".
+    unfed = "；".join(t.note for t in targets if not t.fed_by_findings and t.note) or None
+    targets = [t for t in targets if t.fed_by_findings]
+    if not targets:
+        return None, unfed
     counts = [t for t in targets if t.measure.value == "count"]
     if counts:
         return int(sum(t.value for t in counts)), "；".join(t.note for t in counts if t.note) or None
@@ -158,9 +191,10 @@ def evidence(series: str, department_id: int, category: Category, year: int | No
                 .where(Plan.status == PlanStatus.LOCKED, PlanPlacement.year.is_not(None)))
         if year is not None:
             stmt = stmt.where(PlanPlacement.year == year)
+    elif series == "done":
+        return disposed_assets(department_id, category, year, scope, limit)
     else:
-        statuses = DONE if series == "done" else NOTIFIED
-        sub = _status_dates(statuses).subquery()
+        sub = _status_dates(NOTIFIED).subquery()
         stmt = sa.select(sub.c.id, sub.c.code, sub.c.name, sub.c.status, sub.c.at).select_from(sub)
         if year is not None:
             stmt = stmt.where(sa.extract("year", sub.c.at) == year)

@@ -21,21 +21,23 @@ def department_names() -> dict[int, str]:
     return dict(db.session.execute(sa.select(Department.id, Department.name)).tuples().all())
 
 
+def _placement_conditions(year, unplaced: bool, category: str | None, scope) -> list:
+    """Return the conditions shared by `placements` and `count_placements`."""
+    conds = [PlanPlacement.year.is_(None) if unplaced else
+             PlanPlacement.year == year if year is not None else PlanPlacement.year.is_not(None)]
+    if category:
+        conds.append(PlanPlacement.category == Category(category))
+    if scope is not None:
+        conds.append(scope)
+    return conds
+
+
 def placements(plan_id: int, *, year=None, unplaced: bool = False, category: str | None = None,
                scope=None, limit: int | None = None, offset: int = 0):
     """Return placement rows (with asset code/name) in priority order; `unplaced` selects those that do not fit."""
     stmt = (sa.select(*PLACEMENT_FIELDS).join(Asset, Asset.id == PlanPlacement.asset_id)
             .where(PlanPlacement.plan_id == plan_id).order_by(PlanPlacement.rank))
-    if unplaced:
-        stmt = stmt.where(PlanPlacement.year.is_(None))
-    elif year is not None:
-        stmt = stmt.where(PlanPlacement.year == year)
-    else:
-        stmt = stmt.where(PlanPlacement.year.is_not(None))
-    if category:
-        stmt = stmt.where(PlanPlacement.category == Category(category))
-    if scope is not None:
-        stmt = stmt.where(scope)
+    stmt = stmt.where(*_placement_conditions(year, unplaced, category, scope))
     if limit is not None:
         stmt = stmt.limit(limit).offset(offset)
     return db.session.execute(stmt).all()
@@ -46,16 +48,7 @@ def count_placements(plan_id: int, *, year=None, unplaced: bool = False, categor
     """Return how many rows `placements` would return without a limit."""
     stmt = sa.select(sa.func.count()).select_from(PlanPlacement).join(Asset, Asset.id == PlanPlacement.asset_id)\
         .where(PlanPlacement.plan_id == plan_id)
-    if unplaced:
-        stmt = stmt.where(PlanPlacement.year.is_(None))
-    elif year is not None:
-        stmt = stmt.where(PlanPlacement.year == year)
-    else:
-        stmt = stmt.where(PlanPlacement.year.is_not(None))
-    if category:
-        stmt = stmt.where(PlanPlacement.category == Category(category))
-    if scope is not None:
-        stmt = stmt.where(scope)
+    stmt = stmt.where(*_placement_conditions(year, unplaced, category, scope))
     return db.session.scalar(stmt)
 
 

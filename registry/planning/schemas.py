@@ -4,7 +4,7 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from registry.api_base import UtcDateTime
-from registry.enums import Category, TargetMeasure
+from registry.enums import BaselineMeasure, Category, TargetMeasure
 from registry.orgs.reference import DEPARTMENTS
 from registry.planning.inputs import PLAN_PERIOD
 from registry.planning.workflow import TRANSITIONS
@@ -200,3 +200,66 @@ class TargetUpdateSchema(Schema):
     start_year = fields.Raw(metadata={**_YEAR, "description": "起始年度"})
     deadline_year = fields.Raw(metadata={**_YEAR, "description": "期限年度"})
     citation = fields.String()
+
+
+class BaselineSchema(Schema):
+    """A 2023 baseline; `version` is what a change must send back."""
+
+    id = fields.Integer()
+    measure = fields.Function(lambda b: b.measure.value, metadata={"enum": BaselineMeasure.values()})
+    department = fields.Function(lambda b: b.department.code)
+    sector = fields.String(metadata={"description": "设备类别（investment）；scrapped_cars 为空"})
+    year = fields.Integer()
+    value = fields.Function(lambda b: float(b.value), metadata={"type": "number"})
+    note = fields.String()
+    version = fields.Integer()
+    updated_at = UtcDateTime()
+
+
+class BaselineCreateSchema(Schema):
+    """A new 2023 baseline (values validated by the service, errors in Chinese)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    measure = fields.Raw(required=True, metadata={"type": "string", "enum": BaselineMeasure.values(),
+                                                  "description": "investment 设备投资额（元）或 scrapped_cars 报废汽车回收量（辆）"})
+    department = fields.Raw(required=True, metadata={"type": "string", "enum": [d[0] for d in DEPARTMENTS]})
+    sector = fields.Raw(load_default="", metadata={"type": "string", "description": "设备类别；scrapped_cars 不填"})
+    year = fields.Raw(load_default=2023, metadata={"type": "integer", "enum": [2023]})
+    value = fields.Raw(required=True, metadata={"type": "number", "minimum": 0,
+                                                "description": "元（不超过 100 亿）或辆（整数，不超过 100000）"})
+    note = fields.Raw(load_default="", metadata={"type": "string", "maxLength": 200, "description": "数据来源"})
+
+
+class BaselinePatchSchema(Schema):
+    """A change to a baseline: the version read earlier (stale -> 409, missing -> 428), the value and/or the note."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    version = fields.Raw(metadata={"type": "integer", "description": "读取时的版本号"})
+    value = fields.Raw(metadata={"type": "number", "minimum": 0})
+    note = fields.Raw(metadata={"type": "string", "maxLength": 200})
+
+
+class OutcomeQuerySchema(Schema):
+    """Which department the dashboard shows (task force only; others always see their own)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    department = fields.String(load_default=None, metadata={"description": "部门代码，不填为全市",
+                                                            "enum": [d[0] for d in DEPARTMENTS]})
+
+
+class OutcomesSchema(Schema):
+    """The progress dashboard's figures: headline targets with their 2023 baselines, clause targets, new-energy share."""
+
+    as_of = fields.String()
+    department = fields.String(allow_none=True)
+    years = fields.List(fields.Integer())
+    headlines = fields.List(fields.Dict(), metadata={"description": "投资额与报废汽车回收量：每行 baseline、values、"
+                                                                    "change（较 2023 的小数）、target"})
+    new_energy = fields.List(fields.Dict(), metadata={"description": "每部门每年更新车辆数 vehicles 与新能源数 new_energy"})
+    clauses = fields.List(fields.Dict(), metadata={"description": "分条款目标：planned、notified、done（处置记录）"})

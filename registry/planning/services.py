@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from registry.accounts.scoping import can_read_asset
 from registry.assets.models import Asset
 from registry.audit import services as audit
 from registry.bulk import bulk_insert
@@ -10,6 +11,7 @@ from registry.db_types import as_id, utcnow
 from registry.enums import PlanStatus
 from registry.errors import Conflict, NotFound, ValidationFailed
 from registry.extensions import db
+from registry.inputs import show
 from registry.orgs.models import Department
 from registry.planning import access
 from registry.planning import candidates as source
@@ -17,10 +19,16 @@ from registry.planning.builder import Settings, build
 from registry.planning.inputs import parse_budgets, parse_pin_year, parse_quotas, parse_years
 from registry.planning.models import Plan, PlanEvent, PlanPin, PlanPlacement
 from registry.planning.summary import summarize
+from registry.transactions import atomic
 
 PLACEMENT_COLUMNS = ("plan_id", "asset_id", "year", "rank", "category", "department_id", "outcome", "mandatory",
                      "overdue_months", "years_beyond", "condition_rank", "rule_code", "est_cost", "pinned",
                      "explanation")
+
+
+def visible_plans(user) -> list[Plan]:
+    """Return the plans `user` may read, newest first (deciders see every department's)."""
+    return list(db.session.scalars(sa.select(Plan).where(access.plan_scope(user)).order_by(Plan.id.desc())))
 
 
 def get_plan(plan_id: int, user=None, *, lock: bool = False) -> Plan:
@@ -46,6 +54,7 @@ def department_id_for(code: str | None) -> int | None:
     return dept_id
 
 
+@atomic
 def create_plan(*, year_from, year_to, department_code: str | None = None, quotas=None, budgets=None,
                 name: str | None = None, user=None) -> Plan:
     """Validate the request, create a draft plan and build it from the latest evaluation."""
@@ -138,15 +147,17 @@ def _build(plan: Plan, user) -> None:
                                      f"未能列入 {plan.summary['unplaced']} 项"))
 
 
-def _asset(ref) -> Asset:
+def _asset(ref, user) -> Asset:
     text = str(ref).strip()
     asset = None
     if as_id(text) is not None:  # an id; anything else may be a code
         asset = db.session.get(Asset, as_id(text))
     if asset is None:
         asset = db.session.scalar(sa.select(Asset).where(Asset.code == text))
-    if asset is None or asset.deleted_at is not None:
-        raise ValidationFailed("设备不存在", {"asset": [f"找不到设备：{text}"]})
+    # Another department's asset gets the answer a missing one gets: neither its code nor its existence leaks.
+    if asset is None or asset.deleted_at is not None or (user is not None and not can_read_asset(user, asset)):
+        raise ValidationFailed("设备不存在或不在您的管辖范围内",
+                               {"asset": [f"找不到设备或不在您的管辖范围内：{show(text)}"]})
     return asset
 
 
@@ -156,7 +167,7 @@ def pin_asset(plan_id: int, asset_ref, year, *, reason: str | None = None, user=
     pin_year = parse_pin_year(year, plan.years)
     if not str(asset_ref or "").strip():
         raise ValidationFailed("请填写设备", {"asset": ["请填写设备编号"]})
-    asset = _asset(asset_ref)
+    asset = _asset(asset_ref, user)
     if plan.department_id is not None and asset.department_id != plan.department_id:
         raise ValidationFailed("设备不属于本计划的部门", {"asset": [f"设备 {asset.code} 不属于本计划的主管部门"]})
     if plan.evaluation_id is None or asset.id not in source.flagged_asset_ids(plan.evaluation_id, [asset.id]):

@@ -10,6 +10,7 @@ from registry.extensions import db
 from registry.planning.builder import Candidate, Result
 from registry.planning.models import Plan, PlanTarget
 from registry.planning.progress import done_by_year
+from registry.planning.targets import target_count
 
 
 def summarize(plan: Plan, candidates: list[Candidate], result: Result) -> dict:
@@ -33,13 +34,6 @@ def summarize(plan: Plan, candidates: list[Candidate], result: Result) -> dict:
         "stale_pins": result.stale_pins,
         "shortfalls": shortfalls(plan, candidates, result),
     }
-
-
-def target_count(target: PlanTarget, flagged: int, done: int = 0) -> int:
-    """Return the number of assets a target asks for: its count, or its percentage of flagged + already done."""
-    if target.measure.value == "percentage":
-        return math.ceil(float(target.value) * (flagged + done) / 100)
-    return int(target.value)
 
 
 def shortfalls(plan: Plan, candidates: list[Candidate], result: Result) -> list[dict]:

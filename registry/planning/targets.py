@@ -1,18 +1,40 @@
 """Edit plan targets and replacement cost estimates (validated, audited)."""
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import math
+from decimal import Decimal
+
+import sqlalchemy as sa
 
 from registry.audit import services as audit
 from registry.db_types import as_id
 from registry.enums import TargetMeasure
 from registry.errors import NotFound, ValidationFailed
 from registry.extensions import db
+from registry.inputs import NumberError, parse_number, show
 from registry.planning.inputs import PLAN_PERIOD, parse_cost
 from registry.planning.models import PlanTarget, ReplacementCost
 
 EDITABLE = ("measure", "value", "start_year", "deadline_year", "citation", "title")
 MAX_VALUE = Decimal("9999999999.99")  # plan_targets.value is NUMERIC(12, 2)
+
+
+def target_count(target: PlanTarget, flagged: int, done: int = 0) -> int:
+    """Return the number of assets a target asks for: its count, or its percentage of flagged + already done."""
+    if target.measure.value == "percentage":
+        return math.ceil(float(target.value) * (flagged + done) / 100)
+    return int(target.value)
+
+
+def all_targets() -> list[PlanTarget]:
+    """Return every plan target, by code."""
+    return list(db.session.scalars(sa.select(PlanTarget).order_by(PlanTarget.code)))
+
+
+def all_costs() -> list[ReplacementCost]:
+    """Return every replacement cost estimate, by category and type."""
+    return list(db.session.scalars(sa.select(ReplacementCost).order_by(ReplacementCost.category,
+                                                                        ReplacementCost.asset_type)))
 
 
 def _snapshot(t: PlanTarget) -> dict:
@@ -34,11 +56,11 @@ def update_target(target_id: int, data, user=None) -> PlanTarget:
         errors["measure"] = ["计量方式须为 数量 或 百分比"]
         measure = None
     try:
-        value = Decimal(str(values["value"]).strip())
-        if not value.is_finite() or not 0 <= value <= MAX_VALUE:
-            raise InvalidOperation
-    except InvalidOperation:
-        errors["value"] = [f"目标值须为 0 到 {MAX_VALUE} 之间的数字（当前：{values['value']}）"]
+        value = parse_number(values["value"])
+        if not 0 <= value <= MAX_VALUE:
+            raise NumberError("out of range")
+    except NumberError:
+        errors["value"] = [f"目标值须为 0 到 {MAX_VALUE} 之间的数字（当前：{show(values['value'])}）"]
         value = None
     if measure is TargetMeasure.PERCENTAGE and value is not None and value > 100:
         errors["value"] = [f"百分比目标不能超过 100（当前：{value}）"]
@@ -46,7 +68,7 @@ def update_target(target_id: int, data, user=None) -> PlanTarget:
     for key, label in (("start_year", "起始年度"), ("deadline_year", "期限年度")):
         text = str(values[key]).strip()
         if as_id(text) is None or not PLAN_PERIOD[0] <= int(text) <= PLAN_PERIOD[1]:
-            errors[key] = [f"{label}须为 {PLAN_PERIOD[0]}—{PLAN_PERIOD[1]} 之间的年份（当前：{text}）"]
+            errors[key] = [f"{label}须为 {PLAN_PERIOD[0]}—{PLAN_PERIOD[1]} 之间的年份（当前：{show(text)}）"]
         else:
             years[key] = int(text)
     if len(years) == 2 and years["start_year"] > years["deadline_year"]:

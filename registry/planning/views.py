@@ -1,24 +1,24 @@
 """Planning pages: plan list and builder, plan detail with pins and workflow, revisions, exports."""
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, render_template, request
 from flask_login import current_user
 
+from registry import clock
 from registry.accounts.access import roles_required
-from registry.accounts.scoping import asset_scope
+from registry.downloads import send_bytes
+from registry.assets.scoping import asset_scope
 from registry.enums import Category, PlanStatus, RuleOutcome
 from registry.errors import ValidationFailed
-from registry.extensions import db
-from registry.orgs.models import Department
+from registry.inputs import MAX_PAGE, query_int
+from registry.orgs.services import all_departments
+from registry.pages import done
 from registry.planning import access, exports, report, services, workflow
 from registry.planning.access import PLAN_DECIDERS, PLAN_PROPOSERS, PLAN_READERS
-from registry.planning.inputs import PLAN_PERIOD
-from registry.planning.models import Plan
+from registry.planning.inputs import form_years, open_years
 
 bp = Blueprint("planning", __name__, url_prefix="/plans")
 PAGE = 100
-PERIOD_YEARS = list(range(PLAN_PERIOD[0], PLAN_PERIOD[1] + 1))
 
 
 def form_quotas(form) -> dict:
@@ -26,8 +26,11 @@ def form_quotas(form) -> dict:
     out: dict = {}
     for key, value in form.items():
         if key.startswith("quota-") and value.strip():
-            _, cat, year = key.split("-", 2)
-            out.setdefault(cat, {})[year] = value
+            parts = key.split("-", 2)
+            if len(parts) == 3:
+                out.setdefault(parts[1], {})[parts[2]] = value
+            else:  # "quota-x" names no year: parse_quotas refuses a value not given per year
+                out[parts[1]] = value
     return out
 
 
@@ -36,19 +39,26 @@ def form_budgets(form) -> dict:
     return {key.split("-", 1)[1]: v for key, v in form.items() if key.startswith("budget-") and v.strip()}
 
 
-def _visible_plans():
-    query = sa.select(Plan).order_by(Plan.id.desc())
-    if current_user.role not in PLAN_DECIDERS:
-        query = query.where(Plan.department_id == current_user.department_id)
-    return db.session.scalars(query).all()
-
-
 def _index(errors=None, status=200):
-    depts = db.session.scalars(sa.select(Department).order_by(Department.id)).all()
-    return render_template("planning/index.html", plans=_visible_plans(), depts=depts, years=PERIOD_YEARS,
+    # A refused form is shown again with the years it asked for, so every quota error has its input.
+    years = form_years(request.form.get("year_from"), request.form.get("year_to")) or open_years(clock.today())
+    return render_template("planning/index.html", plans=services.visible_plans(current_user),
+                           depts=all_departments(), years=years,
                            categories=list(Category), errors=errors or {}, form=request.form,
                            can_create=current_user.role in PLAN_PROPOSERS,
                            evaluation=services.source_evaluation()), status
+
+
+def _to_plan(plan_id: int, message: str, **args):
+    """Say `message` (success) and show the plan again, with `args` in its address."""
+    return done(message, "planning.detail", plan_id=plan_id, **args)
+
+
+def _download(plan_id: int, build, extension: str):
+    """Send the plan as `build(plan, scope, user)` makes it (the export audits itself), named by id and revision."""
+    plan = services.get_plan(plan_id, current_user)
+    data = build(plan, asset_scope(current_user), current_user)
+    return send_bytes(data, f"plan-{plan.id}-r{plan.revision}.{extension}")
 
 
 @bp.get("/")
@@ -68,11 +78,9 @@ def create():
                                     department_code=form.get("department") or None, quotas=form_quotas(form),
                                     budgets=form_budgets(form), name=form.get("name"), user=current_user)
     except ValidationFailed as exc:
-        db.session.rollback()
         flash(exc.message, "error")
         return _index(exc.errors, 422)
-    flash(f"已编制计划草稿：列入 {plan.summary['placed']} 项，未能列入 {plan.summary['unplaced']} 项", "success")
-    return redirect(url_for("planning.detail", plan_id=plan.id))
+    return _to_plan(plan.id, f"已编制计划草稿：列入 {plan.summary['placed']} 项，未能列入 {plan.summary['unplaced']} 项")
 
 
 @bp.get("/<int:plan_id>")
@@ -81,10 +89,10 @@ def detail(plan_id: int):
     """Show a plan: yearly table, shortfalls, overruns, placements of one year (paged), pins, workflow."""
     plan = services.get_plan(plan_id, current_user)
     unplaced = request.args.get("view") == "unplaced"
-    year = request.args.get("year", type=int)
+    year = query_int("year", "年度", 1900, 2100)
     if year not in plan.years:
         year = plan.year_from
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = query_int("page", "页码", 1, MAX_PAGE, 1)
     scope = asset_scope(current_user)
     rows = report.placements(plan.id, year=year, unplaced=unplaced, scope=scope, limit=PAGE, offset=(page - 1) * PAGE)
     total = report.count_placements(plan.id, year=year, unplaced=unplaced, scope=scope)
@@ -103,8 +111,7 @@ def settings(plan_id: int):
     """Change a draft's quotas and budgets and rebuild it."""
     services.update_settings(plan_id, quotas=form_quotas(request.form), budgets=form_budgets(request.form),
                              user=current_user)
-    flash("已按新的配额和预算重新编制", "success")
-    return redirect(url_for("planning.detail", plan_id=plan_id))
+    return _to_plan(plan_id, "已按新的配额和预算重新编制")
 
 
 @bp.post("/<int:plan_id>/rebuild")
@@ -112,8 +119,7 @@ def settings(plan_id: int):
 def rebuild(plan_id: int):
     """Rebuild a draft from the latest evaluation (pins kept)."""
     services.rebuild(plan_id, current_user)
-    flash("已依据最新评估结果重新编制（人工指定保留）", "success")
-    return redirect(url_for("planning.detail", plan_id=plan_id))
+    return _to_plan(plan_id, "已依据最新评估结果重新编制（人工指定保留）")
 
 
 @bp.post("/<int:plan_id>/pins")
@@ -123,8 +129,7 @@ def pin(plan_id: int):
     form = request.form
     services.pin_asset(plan_id, form.get("asset", ""), form.get("year"), reason=form.get("reason"),
                        user=current_user)
-    flash(f"已将设备 {form.get('asset')} 指定列入 {form.get('year')} 年", "success")
-    return redirect(url_for("planning.detail", plan_id=plan_id, year=form.get("year")))
+    return _to_plan(plan_id, f"已将设备 {form.get('asset')} 指定列入 {form.get('year')} 年", year=form.get("year"))
 
 
 @bp.post("/<int:plan_id>/pins/<int:asset_id>/remove")
@@ -132,8 +137,7 @@ def pin(plan_id: int):
 def unpin(plan_id: int, asset_id: int):
     """Remove a pin."""
     services.unpin_asset(plan_id, asset_id, current_user)
-    flash("已取消人工指定", "success")
-    return redirect(url_for("planning.detail", plan_id=plan_id))
+    return _to_plan(plan_id, "已取消人工指定")
 
 
 @bp.post("/<int:plan_id>/transition")
@@ -142,8 +146,7 @@ def transition(plan_id: int):
     """Submit, return, approve or lock a plan."""
     action = request.form.get("action", "")
     plan = workflow.transition(plan_id, action, comment=request.form.get("comment"), user=current_user)
-    flash(f"计划已{plan.status.label}", "success")
-    return redirect(url_for("planning.detail", plan_id=plan_id))
+    return _to_plan(plan_id, f"计划状态：{plan.status.label}")
 
 
 @bp.post("/<int:plan_id>/comments")
@@ -151,8 +154,7 @@ def transition(plan_id: int):
 def comment(plan_id: int):
     """Add a comment."""
     workflow.add_comment(plan_id, request.form.get("comment", ""), current_user)
-    flash("已添加意见", "success")
-    return redirect(url_for("planning.detail", plan_id=plan_id))
+    return _to_plan(plan_id, "已添加意见")
 
 
 @bp.post("/<int:plan_id>/revise")
@@ -160,8 +162,7 @@ def comment(plan_id: int):
 def revise(plan_id: int):
     """Open a new revision of a locked plan."""
     child = workflow.revise(plan_id, comment=request.form.get("comment"), user=current_user)
-    flash(f"已新建修订 #{child.revision}（草稿）", "success")
-    return redirect(url_for("planning.detail", plan_id=child.id))
+    return _to_plan(child.id, f"已新建修订 #{child.revision}（草稿）")
 
 
 @bp.get("/<int:plan_id>/diff")
@@ -176,23 +177,13 @@ def diff(plan_id: int):
 @roles_required(*PLAN_READERS)
 def export_xlsx(plan_id: int):
     """Download the plan as a workbook."""
-    plan = services.get_plan(plan_id, current_user)
-    data = exports.plan_xlsx(plan, asset_scope(current_user), current_user)
-    return _download(data, f"plan-{plan.id}-r{plan.revision}.xlsx",
-                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return _download(plan_id, exports.plan_xlsx, "xlsx")
 
 
 @bp.get("/<int:plan_id>/report.pdf")
 @roles_required(*PLAN_READERS)
 def export_pdf(plan_id: int):
     """Download the plan report as PDF."""
-    plan = services.get_plan(plan_id, current_user)
-    data = exports.plan_pdf(plan, asset_scope(current_user), current_user)
-    return _download(data, f"plan-{plan.id}-r{plan.revision}.pdf", "application/pdf")
+    return _download(plan_id, exports.plan_pdf, "pdf")
 
 
-def _download(data: bytes, filename: str, mimetype: str) -> Response:
-    return Response(data, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
-
-from registry.planning import progress_views  # noqa: E402,F401  (adds the dashboard routes to `bp`)

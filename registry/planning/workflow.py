@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from registry.assets.models import Asset, AssetChange
+from registry.assets.models import Asset
+from registry.assets.services import change_status
 from registry.audit import services as audit
-from registry.db_types import utcnow
 from registry.enums import LifecycleStatus, PlanStatus
-from registry.errors import Conflict, ValidationFailed
+from registry.errors import Conflict, PermissionDenied, ValidationFailed
 from registry.extensions import db
 from registry.planning import access
 from registry.planning.models import Plan, PlanEvent, PlanPin, PlanPlacement
@@ -41,6 +41,8 @@ def transition(plan_id: int, action: str, *, comment: str | None = None, user=No
         raise ValidationFailed("退回须填写意见", {"comment": ["请填写退回意见"]})
     if plan.built_at is None:
         raise Conflict("计划尚未编制，不能" + label)
+    if action == "approve" and user is not None and submitter_id(plan.id) == user.id:
+        raise PermissionDenied("上报人不能审批自己上报的计划，请由另一位工作专班成员审批")
     before = plan.status
     plan.status = target
     moved = _lock(plan, user) if action == "lock" else None
@@ -54,27 +56,11 @@ def transition(plan_id: int, action: str, *, comment: str | None = None, user=No
     return plan
 
 
-def _set_status(asset_ids_query, old: tuple[LifecycleStatus, ...], new: LifecycleStatus, user) -> int:
-    """Record AssetChange rows (action "plan") and move the selected assets from `old` to `new`; return how many."""
-    chosen = sa.select(Asset.id).where(Asset.id.in_(asset_ids_query), Asset.status.in_(old),
-                                       Asset.deleted_at.is_(None))
-    now = utcnow()
-    history = sa.select(Asset.id, sa.literal(now, sa.DateTime(timezone=True)), sa.literal(getattr(user, "id", None),
-                        sa.Integer), sa.literal("plan"), sa.literal("status"), Asset.status,
-                        sa.literal(new.value)).where(Asset.id.in_(chosen))
-    db.session.execute(sa.insert(AssetChange).from_select(
-        ["asset_id", "changed_at", "user_id", "action", "field", "before", "after"], history))
-    result = db.session.execute(
-        sa.update(Asset).where(Asset.id.in_(chosen))
-        .values(status=new, version=Asset.version + 1, updated_at=now)
-        .execution_options(synchronize_session=False))
-    return result.rowcount
-
-
 def _lock(plan: Plan, user) -> int:
     placed = sa.select(PlanPlacement.asset_id).where(PlanPlacement.plan_id == plan.id,
                                                      PlanPlacement.year.is_not(None))
-    moved = _set_status(placed, PLANNABLE, LifecycleStatus.PLANNED, user)
+    moved = change_status(placed, LifecycleStatus.PLANNED, user, source="plan",
+                          reason=f"计划 {plan.id}（修订 #{plan.revision}）锁定", only_from=PLANNABLE)
     parent = db.session.get(Plan, plan.parent_id) if plan.parent_id else None
     if parent is not None and parent.status is PlanStatus.LOCKED:
         # Assets the new revision drops are no longer planned (unless another locked plan keeps them).
@@ -84,12 +70,20 @@ def _lock(plan: Plan, user) -> int:
         dropped = sa.select(PlanPlacement.asset_id).where(
             PlanPlacement.plan_id == parent.id, PlanPlacement.year.is_not(None),
             PlanPlacement.asset_id.notin_(placed), PlanPlacement.asset_id.notin_(kept_elsewhere))
-        _set_status(dropped, (LifecycleStatus.PLANNED,), LifecycleStatus.IN_USE, user)
+        change_status(dropped, LifecycleStatus.IN_USE, user, source="plan",
+                      reason=f"计划 {plan.id}（修订 #{plan.revision}）不再包含", only_from=(LifecycleStatus.PLANNED,))
         parent.status = PlanStatus.SUPERSEDED
         db.session.add(PlanEvent(plan_id=parent.id, user_id=getattr(user, "id", None), action="supersede",
                                  from_status="locked", to_status="superseded",
                                  comment=f"被修订 #{plan.revision}（计划 {plan.id}）取代"))
     return moved
+
+
+def submitter_id(plan_id: int) -> int | None:
+    """Return the id of the user who last submitted the plan (the approver must be someone else)."""
+    return db.session.scalar(sa.select(PlanEvent.user_id).where(PlanEvent.plan_id == plan_id,
+                                                               PlanEvent.action == "submit")
+                             .order_by(PlanEvent.id.desc()).limit(1))
 
 
 def add_comment(plan_id: int, text: str, user=None) -> PlanEvent:

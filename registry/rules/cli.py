@@ -11,6 +11,9 @@ from flask.cli import AppGroup
 
 from registry.enums import Category
 from registry.extensions import db
+from registry.rules.models import Rule
+from registry.rules.services import evaluate_inventory, findings_of
+from registry.rules.versions import seed_packs
 
 rules_cli = AppGroup("rules", help="规则引擎：规则包与规则版本")
 
@@ -20,7 +23,6 @@ rules_cli = AppGroup("rules", help="规则引擎：规则包与规则版本")
               help="只加载指定规则包（默认两者都加载；国家标准包默认停用）")
 def seed_command(packs: tuple[str, ...]) -> None:
     """Load the shipped rule packs (idempotent: existing codes are left alone)."""
-    from registry.rules.versions import seed_packs
     added = seed_packs(packs or ("plan", "national"))
     click.echo(f"已加载 {added} 条规则")
 
@@ -28,14 +30,12 @@ def seed_command(packs: tuple[str, ...]) -> None:
 @rules_cli.command("list")
 def list_command() -> None:
     """Print the current version of every rule."""
-    from registry.rules.models import Rule
     for rule in db.session.scalars(sa.select(Rule).where(Rule.is_current.is_(True)).order_by(Rule.pack.desc(), Rule.code)):
         state = "启用" if rule.enabled else "停用"
         click.echo(f"{rule.code}\tv{rule.version}\t{state}\t{rule.category.label}\t{rule.title}\t{rule.citation}")
 
 
 def _rows(evaluation):
-    from registry.rules.services import findings_of
     for finding, code, name, _cat, _dept in db.session.execute(findings_of(evaluation.id)):
         yield {"asset_code": code, "asset_name": name, "rule_code": finding.rule_code,
                "rule_version": finding.rule_version, "outcome": finding.outcome.value,
@@ -47,11 +47,10 @@ def _rows(evaluation):
 
 def evaluate_command_impl(as_of: date, category: str | None, fmt: str, out: str | None) -> None:
     """Run a whole-inventory evaluation and write its findings."""
-    from registry.rules.services import evaluate_inventory
     evaluation = evaluate_inventory(as_of, Category(category) if category else None)
     rows = _rows(evaluation)
     if fmt == "xlsx":
-        from registry.rules.export import write_xlsx
+        from registry.rules.exports import write_xlsx
         if not out:
             raise click.UsageError("xlsx 格式须用 --out 指定输出文件")
         write_xlsx(rows, out)

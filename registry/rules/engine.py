@@ -100,7 +100,7 @@ class CompiledRule:
         deadline = date_lit(self.deadline, dialect)
         where = [assets.c.category == self.category.value, assets.c.deleted_at.is_(None),
                  assets.c.status.not_in([s.value for s in CLOSED_STATUSES]), sa.not_(false_cond)]
-        where += [c(f).in_(values) for f, values in self.scope_fields]
+        where += [_in_scope(c(f), values) for f, values in self.scope_fields]
         columns = [
             (int_lit(evaluation_id) if evaluation_id is not None else sa.null()).label("evaluation_id"),
             assets.c.id.label("asset_id"),
@@ -124,3 +124,10 @@ class CompiledRule:
 
 def _plain(value):
     return getattr(value, "value", value)
+
+
+def _in_scope(column, values: list):
+    """Return the SQL twin of `_plain(value) in values`: a null in `values` admits NULL."""
+    known = [v for v in values if v is not None]
+    condition = column.in_(known)
+    return sa.or_(condition, column.is_(None)) if None in values else condition

@@ -17,6 +17,13 @@ class Field:
     label: str  # shown in 「无法判定：缺少{label}」 and in explanations
     on_detail: bool = False
     enum: type[LabeledEnum] | None = None
+    boolean: bool = False  # a yes/no column (a rule's scope may name it)
+
+    def scope_values(self) -> list | None:
+        """Return the values a rule's scope may list for this field (None: it cannot scope a rule)."""
+        if self.enum is not None:
+            return self.enum.values()
+        return [True, False] if self.boolean else None
 
 
 ASSET_FIELDS = {
@@ -42,7 +49,8 @@ def detail_field(category: Category, name: str) -> Field | None:
     if column is None or name == "asset_id":
         return None
     enum = getattr(column.type, "enum_class", None)
-    return Field(name, DETAIL_LABELS.get(name, name), on_detail=True, enum=enum)
+    return Field(name, DETAIL_LABELS.get(name, name), on_detail=True, enum=enum,
+                 boolean=isinstance(column.type, sa.Boolean))
 
 
 def resolve(category: Category, name: str) -> Field | None:
@@ -68,6 +76,8 @@ DETAIL_LABELS = {
     "use_class": "用车类别", "vehicle_type": "车辆类型", "energy_type": "能源类型", "odometer_km": "行驶里程",
     "machine_type_farm": "农机类型", "rated_power_kw": "额定功率", "high_energy_use": "是否耗能高",
     "heavy_pollution": "是否污染重", "large_operating_loss": "是否作业损失大",
+    "serves_housing": "是否住宅电梯", "rated_load_kg": "额定载重量", "rated_speed_ms": "额定速度",
+    "purchase_subsidy": "是否享受购机补贴",
     "device_class": "管理类别", "specified_service_life_years": "规定使用年限",
     "function_complete": "功能是否完整", "performance_backward": "性能是否落后",
 }
@@ -88,6 +98,8 @@ FLAG_TEXT = {
     "function_complete": {True: "功能完整", False: "功能不全"},
     "performance_backward": {True: "性能落后", False: "性能正常"},
     "is_large_equipment": {True: "大型医用设备", False: "非大型医用设备"},
+    "serves_housing": {True: "住宅电梯", False: "非住宅电梯"},
+    "purchase_subsidy": {True: "享受购机补贴", False: "未享受购机补贴"},
 }
 
 

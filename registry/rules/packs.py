@@ -23,10 +23,11 @@ PLAN_PACK = [
     _r("XZ-7", "elevator", "住宅老旧电梯更新", f"{PLAN} 二（三）7", "elevator_renewal",
        {"years": 20, "assessed_years": 15, "assessment_values": ["renew", "scrap"], "fault_threshold": 6,
         "reading": "at_least", "date_field": "commissioned_on",
-        "scope": {"elevator_type": ["traction", "hydraulic"]}},
+        "scope": {"elevator_type": ["traction", "hydraulic"], "serves_housing": [True, None]}},
        "suggested_renewal", {"type": "days_after_notice", "days": 180},
        "“投入使用时间长、运行故障率高”按郑州市老旧电梯更新方案取值：使用 20 年以上；或 15 年以上且评估建议更新/报废，"
-       "或近 12 个月故障次数达到阈值。故障率阈值未公布，默认 6 次，可修改。"),
+       "或近 12 个月故障次数达到阈值。故障率阈值未公布，默认 6 次，可修改。"
+       "只适用于住宅电梯：“住宅电梯”为否的不在范围内；未填写的按住宅电梯判定，以免漏查（范围中的 null）。"),
     _r("XZ-8a", "construction_machine", "超过10年、高污染、老化磨损严重的建筑工程机械淘汰",
        f"{PLAN} 二（三）8", "any_of",
        {"terms": [_t("age_over", years=10, reading="over", date_field="commissioned_on"),

@@ -1,13 +1,16 @@
 """Evaluate rules: one asset in Python, or the whole inventory set-based in SQL."""
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import sqlalchemy as sa
 
+from registry import clock
 from registry.assets.models import Asset
+from registry.audit import services as audit
 from registry.db_types import utcnow
-from registry.enums import Category
+from registry.enums import Category, RuleOutcome
 from registry.errors import ValidationFailed
 from registry.extensions import db
 from registry.rules.dates import AS_OF_RANGE
@@ -38,7 +41,7 @@ def compile_rules(as_of: date, category: Category | None = None, rules: list[Rul
 def evaluate_asset(asset: Asset, as_of: date | None = None,
                    rules: list[CompiledRule] | None = None) -> list[FindingResult]:
     """Evaluate one asset in Python against the active rules (pure: reads, never writes)."""
-    as_of = as_of or date.today()
+    as_of = as_of or clock.today()
     compiled = rules if rules is not None else compile_rules(as_of, asset.category)
     if any(cr.as_of != as_of for cr in compiled):
         raise ValueError("rules were compiled for another date")
@@ -83,8 +86,6 @@ def findings_source(as_of: date, category: Category | None = None, evaluation_id
 
 def result_from_row(row) -> FindingResult:
     """Turn a row with the columns of `findings` (as either database returns them) into a FindingResult."""
-    import json
-    from registry.enums import RuleOutcome
     figures = row["figures"]
     if isinstance(figures, str):
         figures = json.loads(figures)
@@ -121,7 +122,6 @@ def evaluate_inventory(as_of: date, category: Category | None = None, persist: b
                               .where(findings.c.evaluation_id == evaluation.id))
     evaluation.finding_count = total
     evaluation.finished_at = utcnow()
-    from registry.audit import services as audit
     audit.record("rules.evaluate", object_type="evaluation", object_id=evaluation.id,
                  details={"as_of": as_of.isoformat(), "category": category.value if category else None,
                           "rule_versions": evaluation.rule_versions, "finding_count": total})
@@ -142,16 +142,32 @@ def findings_of(evaluation_id: int, asset_scope=None, category: Category | None 
     return query
 
 
+# The one order of evaluations, newest first: by the date evaluated, then by the run (a redo wins).
+NEWEST_FIRST = (Evaluation.as_of.desc(), Evaluation.id.desc())
+
+
 def latest_evaluation(category: Category | None = None, as_of: date | None = None) -> Evaluation | None:
-    """Return the most recent evaluation covering `category` (whole-inventory runs cover all)."""
-    query = sa.select(Evaluation).where(Evaluation.finished_at.is_not(None)).order_by(Evaluation.id.desc()).limit(1)
-    if category is not None:
-        query = query.where(sa.or_(Evaluation.category.is_(None), Evaluation.category == Category(category)))
+    """Return the newest complete evaluation covering `category`, dated `as_of` or earlier (None: any date).
+
+    The one definition of "the latest evaluation", for rules, notices and plans alike:
+    complete runs only (finished), ordered by NEWEST_FIRST. Without `category` the caller needs
+    every category's findings (plans, progress), so only a whole-inventory run qualifies; with a
+    category, a whole-inventory run and a run of that category both cover it and the newer wins.
+    """
+    query = sa.select(Evaluation).where(Evaluation.finished_at.is_not(None))
+    if category is None:
+        query = query.where(Evaluation.category.is_(None))
     else:
-        query = query.where(Evaluation.category.is_(None))  # only a whole-inventory run covers everything
+        query = query.where(sa.or_(Evaluation.category.is_(None), Evaluation.category == Category(category)))
     if as_of is not None:
-        query = query.where(Evaluation.as_of == as_of)
-    return db.session.scalar(query)
+        query = query.where(Evaluation.as_of <= as_of)
+    return db.session.scalar(query.order_by(*NEWEST_FIRST).limit(1))
+
+
+def evaluation_on(as_of: date, category: Category | None = None) -> Evaluation | None:
+    """Return the latest evaluation covering `category` dated exactly `as_of`, or None if nobody evaluated that day."""
+    evaluation = latest_evaluation(category, as_of)
+    return evaluation if evaluation is not None and evaluation.as_of == as_of else None
 
 
 def latest_findings_for_asset(asset_id: int) -> list[Finding]:
@@ -168,4 +184,32 @@ def latest_findings_for_asset(asset_id: int) -> list[Finding]:
 
 def findings_for_asset(asset: Asset, as_of: date | None = None) -> list[FindingResult]:
     """Return the asset page's findings: the active rules applied now (per-asset Python path)."""
-    return evaluate_asset(asset, as_of or date.today())
+    return evaluate_asset(asset, as_of or clock.today())
+
+
+def findings_page(scope, as_of: date, category: Category | None, result: str | None, limit: int,
+                  offset: int) -> dict:
+    """Return one page of findings as of a date within `scope`: the saved evaluation's, or live (never saved)."""
+    evaluation = evaluation_on(as_of, category)
+    if evaluation is not None:
+        versions = evaluation.rule_versions
+    else:  # a read never saves an evaluation (see findings_source)
+        versions = {r.code: r.version for r in active_rules(as_of, category)}
+    found = findings_source(as_of, category, evaluation.id if evaluation else None)
+    query = sa.select(found, Asset.code.label("asset_code")).join(Asset, Asset.id == found.c.asset_id).where(scope)
+    if category:
+        query = query.where(Asset.category == category)
+    if result:
+        query = query.where(found.c.result == result)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = db.session.execute(query.order_by(found.c.asset_id, found.c.rule_code).limit(limit).offset(offset))
+    findings = []
+    for row in rows.mappings():
+        f = result_from_row(row)
+        findings.append({
+            "asset_id": f.asset_id, "asset_code": row["asset_code"], "rule_code": f.rule_code,
+            "rule_version": f.rule_version, "outcome": f.outcome.value, "outcome_label": f.outcome.label,
+            "result": f.result, "explanation": f.explanation, "deadline": f.deadline, "overdue": f.overdue,
+            "as_of": f.as_of, "figures": f.figures})
+    return {"evaluation_id": evaluation.id if evaluation else None, "as_of": as_of,
+            "rule_versions": versions, "total": total, "findings": findings}

@@ -76,9 +76,8 @@ class Atom:
         return list(self.figures)
 
 
-@dataclass
-class AllOf:
-    """TRUE when every part is TRUE; explained by joining the parts with 「，」."""
+class _Compound:
+    """What AllOf and AnyOf share: the fields and figures of a compound are those of its parts."""
 
     parts: list
 
@@ -87,6 +86,17 @@ class AllOf:
 
     def read_fields(self) -> list[Field]:
         return [f for p in self.parts for f in p.read_fields()]
+
+    def figure_list(self):
+        return [fig for p in self.parts for fig in p.figure_list()]
+
+
+@dataclass
+class AllOf(_Compound):
+    """TRUE when every part is TRUE; explained by joining the parts with 「，」."""
+
+    parts: list
+
 
     def truth(self, v: Values) -> bool | None:
         results = [p.truth(v) for p in self.parts]
@@ -111,22 +121,14 @@ class AllOf:
             pieces.append(p.sql_explain(c))
         return concat(*pieces)
 
-    def figure_list(self):
-        return [fig for p in self.parts for fig in p.figure_list()]
-
 
 @dataclass
-class AnyOf:
+class AnyOf(_Compound):
     """TRUE when a part is TRUE; explained by the TRUE parts joined with 「；」."""
 
     parts: list
     first_only: bool = False  # explain by the first TRUE part only (alternatives that overlap)
 
-    def fields(self) -> list[Field]:
-        return [f for p in self.parts for f in p.fields()]
-
-    def read_fields(self) -> list[Field]:
-        return [f for p in self.parts for f in p.read_fields()]
 
     def truth(self, v: Values) -> bool | None:
         results = [p.truth(v) for p in self.parts]
@@ -152,9 +154,6 @@ class AnyOf:
         # Each TRUE part contributes 「；text」; the leading separator is cut off (one character).
         joined = concat(*[sa.case((p.sql_true(c), concat("；", p.sql_explain(c))), else_=lit("")) for p in self.parts])
         return sa.func.substr(joined, 2)
-
-    def figure_list(self):
-        return [fig for p in self.parts for fig in p.figure_list()]
 
 
 def unique_fields(node) -> list[Field]:

@@ -6,12 +6,15 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from registry.audit import services as audit
+from registry.config import DEADLINE_DAYS_MAX, DEADLINE_DAYS_MIN
 from registry.enums import Category, RuleOutcome
 from registry.errors import Conflict, NotFound, ValidationFailed
 from registry.extensions import db
 from registry.rules.fields import resolve
 from registry.rules.kinds import KINDS, ParamErrors, UnknownKind, validate_params
 from registry.rules.models import Rule
+from registry.rules.packs import NATIONAL_PACK, PLAN_PACK
 
 EDITABLE = ("title", "citation", "kind", "params", "outcome", "deadline_policy", "effective_from", "effective_to",
             "enabled", "notes", "verified")
@@ -29,12 +32,21 @@ def _date(value, key, errors):
         return None
 
 
+def _days(value, label: str, errors) -> int | None:
+    """Return `value` as a whole number of days in range, or record a Chinese error naming `label`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not DEADLINE_DAYS_MIN <= value <= DEADLINE_DAYS_MAX:
+        errors.setdefault("deadline_policy", []).append(
+            f"{label}必须是 {DEADLINE_DAYS_MIN} 到 {DEADLINE_DAYS_MAX} 之间的整数（当前：{value!r}）")
+        return None
+    return value
+
+
 def _deadline(policy, errors):
     if policy in (None, {}, ""):
         return None
     if not isinstance(policy, dict) or policy.get("type") not in ("fixed", "days_after_notice"):
         errors.setdefault("deadline_policy", []).append(
-            "整改期限必须是 {\"type\": \"fixed\", \"date\": \"YYYY-MM-DD\"} 或 "
+            "整改期限必须是 {\"type\": \"fixed\", \"date\": \"YYYY-MM-DD\"[, \"late_days\": N]} 或 "
             "{\"type\": \"days_after_notice\", \"days\": N}")
         return None
     if policy["type"] == "fixed":
@@ -42,12 +54,16 @@ def _deadline(policy, errors):
         if day is None:
             errors.setdefault("deadline_policy", []).append("固定期限须填写日期")
             return None
-        return {"type": "fixed", "date": day.isoformat()}
-    days = policy.get("days")
-    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650:
-        errors.setdefault("deadline_policy", []).append(f"通知后天数必须是 1 到 3650 之间的整数（当前：{days!r}）")
-        return None
-    return {"type": "days_after_notice", "days": days}
+        clean = {"type": "fixed", "date": day.isoformat()}
+        # late_days: the notice's deadline, counted from its date, once the fixed date has passed.
+        if policy.get("late_days") not in (None, ""):
+            late = _days(policy["late_days"], "固定日期已过时的通知后天数", errors)
+            if late is None:
+                return None
+            clean["late_days"] = late
+        return clean
+    days = _days(policy.get("days"), "通知后天数", errors)
+    return None if days is None else {"type": "days_after_notice", "days": days}
 
 
 def _scope(category: Category, scope, errors) -> dict | None:
@@ -59,12 +75,16 @@ def _scope(category: Category, scope, errors) -> dict | None:
     clean = {}
     for name, values in scope.items():
         field = resolve(category, name)
-        if field is None or field.enum is None:
+        allowed = field.scope_values() if field is not None else None
+        if allowed is None:
             errors.setdefault("params.scope", []).append(f"{category.label}没有可用于限定范围的字段 {name!r}")
             continue
-        if not isinstance(values, list) or not values or any(v not in field.enum.values() for v in values):
+        # null in the list keeps assets that leave the field empty within the rule's reach.
+        if (not isinstance(values, list) or not [v for v in values if v is not None]
+                or any(v is not None and (v not in allowed or isinstance(v, bool) != field.boolean) for v in values)):
+            shown = "true、false" if field.boolean else "、".join(allowed)
             errors.setdefault("params.scope", []).append(
-                f"{field.label}的取值必须是 {'、'.join(field.enum.values())} 中的若干项（当前：{values!r}）")
+                f"{field.label}的取值必须是 {shown} 中的若干项，可加 null 表示未填写的也适用（当前：{values!r}）")
             continue
         clean[name] = list(values)
     return clean
@@ -115,6 +135,12 @@ def validate_rule(data: dict) -> dict:
     return clean
 
 
+def current_rules() -> list[Rule]:
+    """Return the current version of every rule: the city pack first, then by code."""
+    return list(db.session.scalars(sa.select(Rule).where(Rule.is_current.is_(True))
+                                   .order_by(Rule.pack.desc(), Rule.code)))
+
+
 def current_rule(code: str) -> Rule:
     """Return the current version of rule `code`, or raise NotFound."""
     rule = db.session.scalar(sa.select(Rule).where(Rule.code == code, Rule.is_current.is_(True)))
@@ -139,7 +165,6 @@ def proposed(rule: Rule, changes: dict) -> dict:
 
 def save_new_version(code: str, changes: dict, user_id: int | None = None) -> Rule:
     """Save `changes` to rule `code` as a new version; the old version stays for its findings."""
-    from registry.audit import services as audit
     old = current_rule(code)
     clean = proposed(old, changes)
     if clean.get("enabled") and not clean.get("verified", True):
@@ -171,7 +196,6 @@ def _plain(value):
 
 def seed_packs(packs: tuple[str, ...] = ("plan", "national")) -> int:
     """Load the shipped packs; rules whose code exists are left alone (idempotent). Return rows added."""
-    from registry.rules.packs import NATIONAL_PACK, PLAN_PACK
     existing = set(db.session.scalars(sa.select(Rule.code)))
     added = 0
     for pack, rows in (("plan", PLAN_PACK), ("national", NATIONAL_PACK)):

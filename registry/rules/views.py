@@ -4,22 +4,24 @@ from __future__ import annotations
 import json
 from datetime import date
 
-import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from registry import clock
 from registry.accounts.access import BUSINESS_READERS, roles_required
-from registry.accounts.scoping import asset_scope, can_read_asset
-from registry.assets.models import Asset
+from registry.assets.scoping import asset_scope
+from registry.assets.services import get_readable
 from registry.enums import Role, RuleOutcome
 from registry.errors import NotFound, ValidationFailed
-from registry.extensions import db
+from registry.pages import done
 from registry.rules.dates import AS_OF_RANGE
 from registry.rules.forms import changes_from_form
 from registry.rules.kinds import KINDS
-from registry.rules.models import Rule
 from registry.rules.services import findings_for_asset, latest_findings_for_asset
-from registry.rules.versions import current_rule, rule_versions, save_new_version
+from registry.rules.impact import Impact, in_background, preview
+from registry.rules.jobs import IMPACT_TASK, impact_payload
+from registry.rules.versions import current_rule, current_rules, proposed, rule_versions, save_new_version
+from registry.tasks import services as tasks
 
 bp = Blueprint("rules", __name__, url_prefix="/rules")
 
@@ -32,17 +34,15 @@ def _as_of() -> date:
     try:
         as_of = date.fromisoformat(request.args.get("as_of") or request.form.get("as_of") or "")
     except ValueError:
-        return date.today()
-    return as_of if AS_OF_RANGE[0] <= as_of <= AS_OF_RANGE[1] else date.today()
+        return clock.today()
+    return as_of if AS_OF_RANGE[0] <= as_of <= AS_OF_RANGE[1] else clock.today()
 
 
 @bp.route("/")
 @roles_required(*BUSINESS_READERS)
 def index():
     """List the current version of every rule, with its citation and state."""
-    rules = db.session.scalars(sa.select(Rule).where(Rule.is_current.is_(True))
-                               .order_by(Rule.pack.desc(), Rule.code)).all()
-    return render_template("rules/index.html", rules=rules, kinds=KINDS,
+    return render_template("rules/index.html", rules=current_rules(), kinds=KINDS,
                            can_edit=current_user.role in RULE_EDITORS)
 
 
@@ -59,7 +59,7 @@ def detail(code: str):
 @bp.route("/<code>/edit", methods=["GET", "POST"])
 @roles_required(*RULE_EDITORS)
 def edit(code: str):
-    """Edit a rule: preview the impact, then save as a new version."""
+    """Edit a rule: preview the impact (in the worker when the inventory is large), then save as a new version."""
     rule = current_rule(code)
     as_of = _as_of()
     impact, errors, form = None, {}, None
@@ -69,27 +69,51 @@ def edit(code: str):
             changes = changes_from_form(request.form)
             if request.form.get("action") == "save":
                 new = save_new_version(code, changes, current_user.id)
-                flash(f"已保存 {code} 第 {new.version} 版；此前的评估结果仍保留其原版本。", "success")
-                return redirect(url_for("rules.detail", code=code))
-            from registry.rules.impact import preview
-            impact = preview(code, changes, as_of, asset_scope(current_user))
+                return done(f"已保存 {code} 第 {new.version} 版；此前的评估结果仍保留其原版本。", "rules.detail", code=code)
+            scope = asset_scope(current_user)
+            if in_background(code, scope):
+                proposed(rule, changes)  # bad input is refused here, on the form, not by a failed task
+                task = tasks.submit(IMPACT_TASK, current_user, impact_payload(code, request.form, as_of),
+                                    f"规则 {code} 修改影响预览（评估日期 {as_of.isoformat()}）")
+                return redirect(url_for("tasks.show", task_id=task.id))
+            impact = preview(code, changes, as_of, scope)
         except ValidationFailed as exc:
-            db.session.rollback()
             errors = exc.errors
             flash(exc.message, "error")
-    return render_template("rules/edit.html", rule=rule, form=form, impact=impact, errors=errors, as_of=as_of,
-                           outcomes=list(RuleOutcome),
+    return _edit_page(rule, form, impact, errors, as_of)
+
+
+def _edit_page(rule, form, impact, errors, as_of, status=None):
+    """Render the edit form (as submitted, or the rule's values) with the impact preview under it."""
+    return render_template("rules/edit.html", rule=rule, kinds=KINDS, form=form, impact=impact, errors=errors,
+                           as_of=as_of, outcomes=list(RuleOutcome),
                            params_json=(form.get("params") if form else
                                         json.dumps(rule.params, ensure_ascii=False, indent=2))), \
-        (422 if errors else 200)
+        status or (422 if errors else 200)
+
+
+@bp.route("/<code>/impact/<int:task_id>")
+@roles_required(*RULE_EDITORS)
+def impact_result(code: str, task_id: int):
+    """Show one's own background impact preview: the form as submitted, with the preview under it."""
+    task = tasks.task_for(current_user, task_id)
+    stored = (task.result or {}).get("impact")
+    if task.kind != IMPACT_TASK or stored is None or (task.payload or {}).get("code") != code:
+        raise NotFound("这项任务没有规则影响预览结果")
+    impact = Impact.from_json(stored)
+    rule = current_rule(code)
+    if rule.version != impact.base_version:
+        flash(f"此预览对比的是第 {impact.base_version} 版，规则 {code} 现已是第 {rule.version} 版，请重新预览后再保存。",
+              "error")
+    return _edit_page(rule, task.payload.get("form") or {}, impact, {}, impact.as_of)
 
 
 @bp.route("/asset/<int:asset_id>")
 @roles_required(*BUSINESS_READERS)
 def asset_findings(asset_id: int):
     """Show one asset's findings: the active rules applied today, and the last saved evaluation."""
-    asset = db.session.get(Asset, asset_id)
-    if asset is None or asset.deleted_at is not None or not can_read_asset(current_user, asset):
+    asset = get_readable(asset_id, current_user)
+    if asset.deleted_at is not None:
         raise NotFound("设备不存在或无权查看")
     as_of = _as_of()
     return render_template("rules/asset.html", asset=asset, as_of=as_of,

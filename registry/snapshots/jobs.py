@@ -7,7 +7,8 @@ from registry.enums import DiffStatus
 from registry.extensions import db
 from registry.jobs.catalog import JobContext
 from registry.orgs.models import Department
-from registry.snapshots.models import Snapshot, SnapshotItem
+from registry.snapshots.models import SnapshotItem
+from registry.snapshots.queries import latest_snapshot
 from registry.snapshots.services import build_snapshot
 
 
@@ -20,8 +21,7 @@ def nightly_evaluation(ctx: JobContext) -> dict:
 
 def monthly_overdue_reminder(ctx: JobContext) -> dict:
     """Count each department's overdue findings in the latest snapshot (the reminder list links there)."""
-    snapshot = db.session.scalar(sa.select(Snapshot).where(Snapshot.as_of <= ctx.as_of)
-                                 .order_by(Snapshot.as_of.desc(), Snapshot.id.desc()).limit(1))
+    snapshot = latest_snapshot(ctx.as_of)
     if snapshot is None:
         return {"snapshot_id": None, "by_department": {}, "overdue": 0, "overdue_notices": _overdue_notice_count()}
     rows = db.session.execute(
@@ -36,5 +36,6 @@ def monthly_overdue_reminder(ctx: JobContext) -> dict:
 
 def _overdue_notice_count() -> int:
     """Mark notices past their deadline overdue; return how many are overdue (they join the reminder list)."""
+    # Notices sit above snapshots: the monthly job reaches up at run time instead of at import.
     from registry.notices.jobs import monthly_overdue_reminder as notices_overdue
     return len(notices_overdue())

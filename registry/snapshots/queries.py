@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import sqlalchemy as sa
 
-from registry.accounts.scoping import CITYWIDE_ROLES, NO_DATA_ROLES
-from registry.enums import Category, DiffStatus, RuleOutcome
+from registry.accounts.scoping import department_scope
+from registry.enums import Category, DiffStatus, JobStatus, RuleOutcome
 from registry.errors import NotFound
 from registry.extensions import db
+from registry.jobs.models import JobRun
 from registry.orgs.models import Department
 from registry.snapshots.models import Snapshot, SnapshotItem
 
@@ -18,13 +20,7 @@ RESULT_FILTERS = {"hit": "命中", "undeterminable": "无法评估"}
 
 def item_scope(user):
     """Return a SQL condition limiting snapshot items to the departments `user` may read."""
-    if user is None or not getattr(user, "is_authenticated", False) or user.role in NO_DATA_ROLES:
-        return sa.false()
-    if user.role in CITYWIDE_ROLES:
-        return sa.true()
-    if user.department_id is None:
-        return sa.false()
-    return SnapshotItem.department_id == user.department_id
+    return department_scope(user, SnapshotItem.department_id)
 
 
 @dataclass
@@ -99,6 +95,16 @@ def items_query(snapshot: Snapshot, user, item_filter: ItemFilter):
                       SnapshotItem.asset_code, SnapshotItem.rule_code))
 
 
+def items_page(snapshot: Snapshot, user, item_filter: ItemFilter, page: int, size: int) -> list[SnapshotItem]:
+    """Return page `page` (from 1) of the items `items_query` would return."""
+    return list(db.session.scalars(items_query(snapshot, user, item_filter).limit(size).offset((page - 1) * size)))
+
+
+def previous_of(snapshot: Snapshot) -> Snapshot | None:
+    """Return the snapshot this one was diffed against, if any."""
+    return db.session.get(Snapshot, snapshot.previous_id) if snapshot.previous_id else None
+
+
 def count_items(snapshot: Snapshot, user, item_filter: ItemFilter) -> int:
     """Count the items `items_query` would return."""
     return db.session.scalar(sa.select(sa.func.count()).select_from(SnapshotItem).where(
@@ -134,22 +140,33 @@ def scoped_summary(snapshot: Snapshot, user) -> dict:
 
 def visible_departments(user) -> list[Department]:
     """Return the departments whose lists `user` may read."""
-    query = sa.select(Department).order_by(Department.id)
-    if user.role not in CITYWIDE_ROLES:
-        query = query.where(Department.id == user.department_id)
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(sa.select(Department).where(department_scope(user, Department.id))
+                                   .order_by(Department.id)))
+
+
+# The one order of snapshots, newest first: by the list's date, then by when it was written.
+NEWEST_FIRST = (Snapshot.as_of.desc(), Snapshot.id.desc())
+
+
+def latest_snapshot(as_of: date | None = None) -> Snapshot | None:
+    """Return the newest snapshot dated `as_of` or earlier (None: any date), by NEWEST_FIRST; None if there is none.
+
+    The one definition of "the latest snapshot": the list a new snapshot is diffed against, the
+    monthly reminder counts and the notice job issues from.
+    """
+    query = sa.select(Snapshot)
+    if as_of is not None:
+        query = query.where(Snapshot.as_of <= as_of)
+    return db.session.scalar(query.order_by(*NEWEST_FIRST).limit(1))
 
 
 def list_snapshots(limit: int = 60) -> list[Snapshot]:
     """Return the latest snapshots, newest first."""
-    return list(db.session.scalars(sa.select(Snapshot).order_by(Snapshot.as_of.desc(), Snapshot.id.desc())
-                                   .limit(limit)))
+    return list(db.session.scalars(sa.select(Snapshot).order_by(*NEWEST_FIRST).limit(limit)))
 
 
 def latest_reminder(departments: list[Department]) -> dict | None:
     """Return the latest monthly overdue reminder: its run, snapshot and the counts of `departments`."""
-    from registry.enums import JobStatus
-    from registry.jobs.models import JobRun
     run = db.session.scalar(sa.select(JobRun).where(JobRun.job_id == "monthly-overdue-reminder",
                                                     JobRun.status == JobStatus.SUCCEEDED)
                             .order_by(JobRun.id.desc()).limit(1))

@@ -13,16 +13,11 @@ from registry.extensions import db
 from registry.jobs.drills import pause_point
 from registry.orgs.models import Department
 from registry.snapshots.models import Snapshot, SnapshotItem
+from registry.snapshots.queries import latest_snapshot
 from registry.snapshots.source import ROW_FIELDS, load_source
 
 ITEMS = SnapshotItem.__table__
 HIT, RESOLVED = "hit", DiffStatus.RESOLVED.value
-
-
-def previous_snapshot(as_of: date) -> Snapshot | None:
-    """Return the latest snapshot as of `as_of` or earlier (the one a new snapshot is diffed against)."""
-    return db.session.scalar(sa.select(Snapshot).where(Snapshot.as_of <= as_of)
-                             .order_by(Snapshot.as_of.desc(), Snapshot.id.desc()).limit(1))
 
 
 def _same_finding(a, b):
@@ -154,7 +149,7 @@ def build_snapshot(key: str, as_of: date, job_run_id: int | None = None) -> tupl
     if existing is not None:
         return existing, False
     source = load_source()(as_of)
-    previous = previous_snapshot(as_of)
+    previous = latest_snapshot(as_of)  # the one a new snapshot is diffed against
     snapshot = Snapshot(key=key, job_run_id=job_run_id, as_of=as_of, evaluation_id=source.evaluation_id,
                         rule_versions=dict(sorted(source.rule_versions.items())), counts={}, diff_counts={},
                         item_count=0, content_hash="", previous_id=previous.id if previous else None)

@@ -15,6 +15,11 @@ from typing import Callable
 import sqlalchemy as sa
 from flask import current_app
 
+from registry.assets.models import Asset
+from registry.orgs.models import Unit
+from registry.rules.models import Finding, Rule
+from registry.rules.services import evaluate_inventory
+
 # The columns each finding row carries into the snapshot (copied, never referenced).
 ROW_FIELDS = ("asset_id", "asset_code", "asset_name", "category", "department_id", "township", "owner_unit",
               "rule_code", "rule_version", "citation", "outcome", "result", "explanation", "deadline",
@@ -38,15 +43,6 @@ def load_source() -> Callable[[date], SourceResult]:
 
 def from_rules_engine(as_of: date) -> SourceResult:
     """Evaluate the whole inventory with the rules engine and select its persisted findings."""
-    try:
-        from registry.rules.models import Finding, Rule
-        from registry.rules.services import evaluate_inventory
-    except ModuleNotFoundError as exc:
-        from registry.errors import Conflict
-        raise Conflict("规则引擎尚未接入，无法生成清单快照") from exc
-    from registry.assets.models import Asset
-    from registry.orgs.models import Unit
-
     # The engine commits its evaluation itself; a run killed after this point leaves that
     # evaluation behind (harmless: the redo makes a new one), never a partial snapshot.
     evaluation = evaluate_inventory(as_of, persist=True)

@@ -92,11 +92,6 @@ def _empty_rows(wb, ws):
         ws.cell(row=r, column=1, value="").number_format = "@"
 
 
-def _second_category(wb, ws):
-    car = wb.create_sheet("公务用车")
-    car.append(["设备编码"])
-
-
 def _unlabeled(wb, ws):
     ws.cell(row=2, column=len(ELEVATOR_HEADERS) + 2, value="无主数据")
 
@@ -107,7 +102,9 @@ def build() -> dict[str, tuple[int, str]]:
     files: dict[str, tuple[bytes, int, str]] = {
         "not_a_spreadsheet.png": (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, 415, "不是 xlsx 或 csv"),
         "pdf_renamed.xlsx": (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n", 415, "内容不是 Excel 工作簿"),
-        "old_format.xls": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512, 415, "不支持旧版 .xls"),
+        "old_format.xls": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512, 400, "无法读取"),
+        "encrypted.xlsx": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512 + "EncryptedPackage".encode("utf-16-le"),
+                           400, "已加密"),
         "csv_named_xlsx.xlsx": (csv_bytes([good_row(1)]), 415, "内容不是 Excel 工作簿"),
         "truncated_half.xlsx": (ok[: len(ok) // 2], 400, "文件已损坏或不完整"),
         "truncated_tiny.xlsx": (ok[:100], 400, "文件已损坏或不完整"),
@@ -121,13 +118,10 @@ def build() -> dict[str, tuple[int, str]]:
         "binary_garbage.csv": (bytes((i * 37) % 256 for i in range(4096)), 415, "不是 xlsx 或 csv"),
         "utf16.csv": (csv_bytes([good_row(1)], "utf-16"), 415, "不支持 UTF-16 编码"),
         "undecodable.csv": ("设备编码,设备名称\n".encode() + b"abc\x80\xff,x\n", 415, "无法识别 CSV 文件的编码"),
-        "wrong_sheet.xlsx": (workbook([good_row(1)], title="Sheet1"), 400, "未找到数据工作表"),
-        "two_category_sheets.xlsx": (workbook([good_row(1)], extra=_second_category), 400, "只能导入一个类别"),
         "missing_header.xlsx": (workbook([good_row(1)], headers=[]), 400, "缺少表头"),
         "header_only.csv": (csv_bytes([]), 400, "没有数据行"),
         "missing_required_column.xlsx": (workbook([good_row(1)], headers=[h for h in ELEVATOR_HEADERS
                                                                            if h != "电梯类型"]), 400, "缺少必填列：电梯类型"),
-        "unknown_column.xlsx": (workbook([good_row(1)], headers=ELEVATOR_HEADERS + ["颜色"]), 400, "「颜色」不是电梯模板的列名"),
         "duplicate_header.xlsx": (workbook([good_row(1)], headers=ELEVATOR_HEADERS + ["层数"]), 400, "「层数」列重复"),
         "merged_cells.xlsx": (workbook([good_row(1)], extra=_merge), 400, "合并单元格（B2:C2）"),
         "formula.xlsx": (workbook([good_row(1)], extra=_formula), 400, "含有公式（单元格 T2）"),

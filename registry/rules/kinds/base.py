@@ -5,6 +5,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Callable
 
+import sqlalchemy as sa
+
+from registry.assets.models import DETAIL_MODELS, Asset
 from registry.enums import Category
 from registry.rules.fields import DATE_FIELDS, Field, resolve
 
@@ -123,8 +126,6 @@ class Checker:
 
 def _family(category: Category, field: Field) -> str:
     """Return "date", "enum", "bool", "number" or "text" for a field."""
-    from registry.assets.models import DETAIL_MODELS, Asset
-    import sqlalchemy as sa
     if field.name == "age_start":
         return "date"
     if field.enum is not None:

@@ -1,0 +1,1 @@
+"""Demo data: the deterministic Xinzheng inventory and one account per role."""

@@ -1,0 +1,1 @@
+"""Background tasks: long work (a large import, a batch print) run by the worker process, with progress."""

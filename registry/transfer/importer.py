@@ -1,0 +1,300 @@
+"""Excel/CSV import: check the layout, parse and validate every row, then write all or nothing.
+
+`run_import` is the one entry point (web, CLI and tests). Row problems are collected, never
+raised one by one; the database is written only when there are none (see import_writer).
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP
+from typing import Callable
+
+from registry import clock
+from registry.assets.fields import FieldError, FieldSpec, compile_parser, fields_for
+from registry.bulk import cyclic_gc_paused
+from registry.enums import Category
+from registry.orgs.reference import TOWNSHIPS
+from registry.transfer import import_writer, records
+from registry.transfer.layout import extra_text
+from registry.transfer.mapping import EXTRA, match_header
+from registry.transfer.upload import (
+    ImportRejected, LayoutMismatch, RawSheet, TooLarge, column_letter, read_named_sheets, read_upload,
+)
+
+HEADER_SEARCH_ROWS = 10
+MAX_PROBLEMS = 10_000  # enough to fix a file; a file with more is the wrong file
+UNIT_NAME_MAX = 128
+# A required field each category has and no other, to recognise a CSV's category from its header.
+SIGNATURE_LABELS = {c: next(s.label for s in fields_for(c) if s.table != "asset" and s.required
+                            and all(s.label not in {t.label for t in fields_for(o)} for o in Category if o is not c))
+                    for c in Category}
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class Problem:
+    """One problem: Excel row number, column header, Chinese message (and column index to highlight)."""
+
+    row: int
+    column: str
+    message: str
+    col: int | None = None
+    sheet: str | None = None  # a record sheet (处置记录, 更新替换记录); None: the asset sheet
+
+    @property
+    def where(self) -> str:
+        """Return the cell as the clerk finds it in Excel, e.g. 「处置记录」第 7 行 C 列（处置日期）."""
+        return (f"「{self.sheet}」" if self.sheet else "") + f"第 {self.row} 行 {self.column}".rstrip()
+
+
+class ParsedRow:
+    """A row's parsed values (a tuple in `ImportResult.positions` order) and its Excel row number."""
+
+    __slots__ = ("row", "values", "owner", "holder")
+
+    def __init__(self, row: int, values: tuple):
+        self.row = row
+        self.values = values
+        self.owner = self.holder = None  # resolved unit ids, or (name, township) of a unit to create
+
+
+@dataclass
+class ImportResult:
+    """What an import found and did; `ok` is False when anything blocked the write."""
+
+    filename: str
+    category: Category | None = None
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    changed_fields: int = 0
+    units_created: list[str] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    truncated: bool = False
+    sheet: RawSheet | None = None
+    header_row: int = 1
+    columns: list[FieldSpec | None] = field(default_factory=list)
+    positions: dict[str, int] = field(default_factory=dict)  # field name -> index in ParsedRow.values
+    extras: dict[int, dict[str, str]] = field(default_factory=dict)  # Excel row -> extra attributes
+    row_status: dict[int, tuple[str, list[str]]] = field(default_factory=dict)  # row -> (new/changed/unchanged, fields)
+    preview: list[tuple[int, list[str]]] = field(default_factory=list)  # first rows as they will be stored
+    preview_header: list[str] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # Excel row, reason (ledger imports)
+    records: list = field(default_factory=list)  # records.RecordSheet: the 处置记录 / 更新替换记录 sheets read
+    _column_index: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """Tell whether the import was written."""
+        return not self.errors
+
+    def add_error(self, row: int, col: int | None, message: str) -> None:
+        """Record a problem in `row` (Excel numbering) and column index `col`."""
+        if len(self.errors) >= MAX_PROBLEMS:
+            self.truncated = True
+            return
+        spec = self.columns[col] if col is not None and col < len(self.columns) else None
+        label = spec.label if spec else (column_letter(col) + " 列" if col is not None else "")
+        self.errors.append(Problem(row, label, message, col))
+
+    def add_record_error(self, sheet: str, row: int, col: int | None, label: str | None, message: str) -> None:
+        """Record a problem in a record sheet's `row`, column index `col` (labelled `label`)."""
+        if len(self.errors) >= MAX_PROBLEMS:
+            self.truncated = True
+            return
+        column = f"{column_letter(col)} 列（{label}）" if col is not None else ""
+        self.errors.append(Problem(row, column, message, col, sheet))
+
+    def column_of(self, name: str) -> int | None:
+        """Return the column index holding field `name`, if the file has it."""
+        if not self._column_index:
+            self._column_index = {spec.name: i for i, spec in enumerate(self.columns) if spec is not None}
+        return self._column_index.get(name)
+
+
+def _header_text(cell) -> str:
+    return str(cell).strip().rstrip("*＊").strip() if cell is not None else ""
+
+
+def _detect_category(header: list[str]) -> Category | None:
+    found = [c for c, label in SIGNATURE_LABELS.items() if label in header]
+    return found[0] if len(found) == 1 else None
+
+
+def locate_header(sheet: RawSheet) -> tuple[int, Category, list[FieldSpec | None]]:
+    """Find the header row (within the first rows), the category, and the field of each column."""
+    code_label = fields_for(Category.ELEVATOR)[0].label
+    for index, row in enumerate(itertools.islice(sheet.iter_rows(), HEADER_SEARCH_ROWS)):
+        header = [_header_text(c) for c in row]
+        if code_label in header:
+            break
+    else:
+        where = f"工作表「{sheet.name}」" if sheet.name else "CSV 文件"
+        raise LayoutMismatch(f"{where}缺少表头：前 {HEADER_SEARCH_ROWS} 行中没有找到“{code_label}”列，"
+                             "请使用本系统下载的模板，第 1 行为列名")
+    category = sheet.category or _detect_category(header)
+    if category is None:
+        raise LayoutMismatch("无法判断设备类别：请在导入时选择类别，或使用本系统下载的模板")
+    specs = {s.label: s for s in fields_for(category)}
+    columns: list[FieldSpec | None] = []
+    problems, seen = [], set()
+    extras: dict[int, str] = {}
+    for i, text in enumerate(header):
+        if not text:
+            columns.append(None)
+            continue
+        spec = specs.get(text)
+        if spec is None:
+            if match_header(text, category)[0] != EXTRA:
+                # A ledger's own word for a field (使用管理单位, 车牌号 ...): read it through a column mapping.
+                raise LayoutMismatch(f"{column_letter(i)}{index + 1}「{text[:40]}」不是{category.label}模板的列名")
+            extras[i] = text  # a column with no registry field: kept on the asset as an extra attribute
+            columns.append(None)
+            continue
+        elif text in seen:
+            problems.append(f"{column_letter(i)}{index + 1}「{text}」列重复")
+        seen.add(text)
+        columns.append(spec)
+    missing = [s.label for s in fields_for(category) if s.required and s.label not in seen]
+    if missing:
+        problems.insert(0, "缺少必填列：" + "、".join(missing))
+    if problems:
+        raise ImportRejected(f"表头与{category.label}模板不符，请使用本系统下载的模板", problems)
+    sheet.extra_columns = extras
+    return index, category, columns
+
+
+def _is_blank(row: list) -> bool:
+    if row.count("") + row.count(None) == len(row):
+        return True
+    return all(isinstance(v, str) and not v.strip() or v is None for v in row)
+
+
+def parse_rows(result: ImportResult, max_rows: int, today: date, progress: Progress | None = None,
+               steps: dict | None = None) -> list[ParsedRow]:
+    """Parse every data row into field values; collect problems on `result` (nothing is raised per row).
+
+    `steps` maps decimal field names to the step their column stores (values are rounded to it).
+    """
+    columns = result.columns
+    parsers = [(i, spec, compile_parser(spec, today)) for i, spec in enumerate(columns) if spec is not None]
+    result.positions = {spec.name: k for k, (_, spec, _) in enumerate(parsers)}
+    steps = {result.positions[n]: step for n, step in (steps or {}).items() if n in result.positions}
+    unlabeled = [i for i, spec in enumerate(columns) if spec is None]
+    extra_columns = getattr(result.sheet, "extra_columns", {}) or {}
+    pos, code_col = result.positions, result.column_of("code")
+    code_at, township_at = pos.get("code"), pos.get("township")
+    unit_at = [(pos[n], n) for n in ("owner_unit", "user_unit") if n in pos]
+    townships = set(TOWNSHIPS)
+    # Share equal values (unit names, townships, dates ...) between rows: 100k rows repeat them a lot.
+    shared = [{} if spec.kind in ("str", "unit", "date", "enum", "decimal") else None for _, spec, _ in parsers]
+    seen_codes: dict[str, int] = {}
+    parsed: list[ParsedRow] = []
+    rows = itertools.islice(result.sheet.iter_rows(), result.header_row, None)
+    total = result.sheet.height
+    for row_no, row in enumerate(rows, start=result.header_row + 1):
+        if progress and row_no % 5000 == 0:
+            progress("校验", row_no, total)
+        if _is_blank(row):
+            continue
+        if len(parsed) >= max_rows:
+            raise TooLarge(f"数据超过 {max_rows:,} 行的导入上限（第 {row_no} 行），请拆分文件后分批导入")
+        values, width = [], len(row)
+        for i, spec, parse in parsers:
+            try:
+                value, warning = parse(row[i] if i < width else "")
+            except FieldError as exc:
+                result.add_error(row_no, i, exc.message)
+                value, warning = None, None
+            if warning:
+                result.warnings.append(Problem(row_no, spec.label, warning, i))
+            values.append(value)
+        for k, cache in enumerate(shared):
+            if cache is not None and values[k] is not None:
+                values[k] = cache.setdefault(values[k], values[k])
+        for k, step in steps.items():
+            if values[k] is not None:
+                values[k] = values[k].quantize(step, ROUND_HALF_UP)
+        for i in unlabeled:
+            if i < width and row[i] not in ("", None):
+                if i in extra_columns:
+                    if str(row[i]).strip():
+                        result.extras.setdefault(row_no, {})[extra_columns[i]] = extra_text(row[i])
+                    continue
+                result.add_error(row_no, i, "该列没有列名，数据无法识别；请删除或补上列名")
+        code = values[code_at]
+        if code is not None:
+            if code in seen_codes:
+                result.add_error(row_no, code_col, f"设备编码「{code}」与第 {seen_codes[code]} 行重复")
+            else:
+                seen_codes[code] = row_no
+        township = values[township_at]
+        if township is not None and township not in townships:
+            result.add_error(row_no, result.column_of("township"),
+                             f"「{township[:40]}」不是新郑市的乡镇/街道，可选：{'、'.join(TOWNSHIPS)}")
+        for k, name in unit_at:
+            if values[k] and len(values[k]) > UNIT_NAME_MAX:
+                result.add_error(row_no, result.column_of(name), f"长度不能超过 {UNIT_NAME_MAX} 个字符")
+        parsed.append(ParsedRow(row_no, tuple(values)))
+    result.rows = len(parsed)
+    if progress:
+        progress("校验", total, total)
+    return parsed
+
+
+def run_import(data: bytes, filename: str, user=None, category: Category | None = None, *,
+               max_rows: int = 200_000, dry_run: bool = False, today: date | None = None,
+               progress: Progress | None = None) -> ImportResult:
+    """Import one uploaded file for `user` (None: the CLI operator); raise ImportRejected for file-level faults.
+
+    The workbook's 处置记录 and 更新替换记录 sheets (registry.transfer.records) are imported with its asset
+    sheet, in the same transaction, after the assets (so a record may name an asset the file creates); a
+    workbook may also hold only those sheets.
+    """
+    with cyclic_gc_paused():
+        today = today or clock.today()
+        found, other_sheets = read_named_sheets(data, records.SHEETS)
+        record_sheets = [records.locate(name, raw) for name, raw in found.items()]
+        if record_sheets and not other_sheets:
+            return _records_only(filename, user, record_sheets, dry_run)
+        try:
+            sheet = read_upload(data, filename, category)  # a sheet that is not the template's: the mapping page
+        except LayoutMismatch:
+            if record_sheets:  # the mapping page reads one table; the records would be left out unseen
+                raise ImportRejected(f"工作表「{'、'.join(r.name for r in record_sheets)}」只能与本系统模板的设备工作表"
+                                     f"（工作表名为设备类别）一起导入，或单独导入；现有其他工作表：{'、'.join(other_sheets)}") from None
+            raise
+        header_index, category, columns = locate_header(sheet)
+        merged = [ref for last_row, ref in sheet.merged if last_row > header_index]
+        if merged:
+            raise ImportRejected(f"数据区域含有合并单元格（{'、'.join(merged[:20])}），请取消合并并在每个单元格填写数据",
+                                 {"合并单元格": merged[:20]})
+        import_writer.check_permission(user, category)
+        result = ImportResult(filename=filename, category=category, sheet=sheet, header_row=header_index + 1,
+                              columns=columns)
+        parsed = parse_rows(result, max_rows, today, progress, import_writer.decimal_steps(columns, category))
+        result.records = record_sheets
+        records.parse(result, record_sheets)
+        if not parsed and not result.errors and not any(r.rows for r in record_sheets):
+            raise ImportRejected(f"文件中没有数据行（表头在第 {header_index + 1} 行，其下为空）")
+        sheet.release()  # free the workbook before the database phase; an error report re-reads it
+        then = (lambda: records.write(result, record_sheets, user)) if record_sheets else None
+        import_writer.plan_and_write(result, parsed, user, dry_run=dry_run, progress=progress, then=then)
+    return result
+
+
+def _records_only(filename: str, user, record_sheets: list, dry_run: bool) -> ImportResult:
+    """Import a workbook holding only record sheets: parse, then check and write them all or none."""
+    result = ImportResult(filename=filename, records=record_sheets)
+    records.parse(result, record_sheets)
+    if not any(r.rows for r in record_sheets):
+        raise ImportRejected("文件中没有数据行：" + "、".join(f"工作表「{r.name}」" for r in record_sheets) + "表头下为空")
+    if result.errors:
+        return result
+    import_writer.finish(result, lambda: records.write(result, record_sheets, user), dry_run=dry_run)
+    return result
