@@ -88,7 +88,11 @@ class ErrorResponsesPlugin(BasePlugin):
     """Document the errors that follow from an operation's shape."""
 
     def operation_helper(self, path=None, operations=None, **kwargs):
-        """Add 401/403/429 to every operation, 404 with path ids, 400 with a JSON body, 422 with any input."""
+        """Add 401/403/429 to every operation, 404 with path ids, 400 with a JSON body, 422 with any input.
+
+        A path value is input too: the request gate (registry/inputs.py) refuses control
+        characters in it with 422 before the view looks anything up.
+        """
         for operation in (operations or {}).values():
             responses = operation.setdefault("responses", {})
             takes_query = any(isinstance(p, dict) and p.get("in") == "query" for p in operation.get("parameters", []))
@@ -97,7 +101,7 @@ class ErrorResponsesPlugin(BasePlugin):
                 codes.append(404)
             if "requestBody" in operation:
                 codes.append(400)
-            if "requestBody" in operation or takes_query:
+            if "requestBody" in operation or takes_query or "{" in (path or ""):
                 codes.append(422)
             for code in codes:
                 if code not in responses and str(code) not in responses:

@@ -123,9 +123,18 @@ def test_every_operation_lists_its_answers(client, world):
             codes = set(operation["responses"])
             assert "default" not in codes and {"401", "403"} <= codes, (method, path)
             assert ("404" in codes) == ("{" in path), (method, path)
+            if "{" in path:  # the request gate refuses a control character in a path value with 422
+                assert "422" in codes, (method, path)
     pdf = spec["paths"]["/api/v1/notices/{notice_id}/pdf"]["get"]["responses"]["200"]["content"]
     assert list(pdf) == ["application/pdf"]
     assert {"409", "412", "428"} <= set(spec["paths"]["/api/v1/assets/{asset_id}"]["patch"]["responses"])
+
+
+def test_a_control_character_in_a_path_value_is_a_documented_422(client, world):
+    resp = client.get("/api/v1/rules/%F0%94%BE%BE%C2%93%18%C3%AB", headers=_as(world, "taskforce"))
+    assert resp.status_code == 422
+    spec = client.get("/api/v1/openapi.json", headers=_as(world, "taskforce")).json
+    assert "422" in spec["paths"]["/api/v1/rules/{code}"]["get"]["responses"]
 
 
 def test_reading_findings_for_another_date_saves_nothing(app, client, world):
