@@ -36,6 +36,21 @@ def cyclic_gc_paused():
 IN_LIST_CHUNK = 10_000
 
 
+# Rows written by one job after which PostgreSQL's statistics of its tables are refreshed at once.
+ANALYZE_AFTER_ROWS = 5_000
+
+
+def refresh_statistics(tables: Iterable[sa.Table], rows_written: int) -> None:
+    """ANALYZE `tables` on PostgreSQL after a committed bulk write of at least ANALYZE_AFTER_ROWS rows."""
+    # Autovacuum analyses a table within a minute or so, but until then the planner believes a
+    # young table is still empty: a second import right after the first one then reads the whole
+    # table for every chunk of codes. ANALYZE samples at most 30,000 rows, well under a second.
+    if rows_written < ANALYZE_AFTER_ROWS or db.session.get_bind().dialect.name != "postgresql":
+        return
+    db.session.execute(sa.text("ANALYZE " + ", ".join(t.name for t in tables)))
+    db.session.commit()
+
+
 def chunked(values: Iterable, size: int = IN_LIST_CHUNK) -> Iterable[list]:
     """Yield `values` in lists of at most `size` (for IN lists that could outgrow a statement's parameters)."""
     batch: list = []

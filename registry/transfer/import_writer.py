@@ -17,7 +17,7 @@ from registry.assets import search
 from registry.assets.fields import FieldSpec, display_value, fields_for
 from registry.assets.models import DETAIL_MODELS, Asset, AssetChange
 from registry.audit import services as audit
-from registry.bulk import bound_rows, bulk_insert
+from registry.bulk import bound_rows, bulk_insert, refresh_statistics
 from registry.db_types import utcnow
 from registry.enums import Category, LifecycleStatus, UnitKind
 from registry.errors import Conflict, PermissionDenied
@@ -265,6 +265,8 @@ def plan_and_write(result, parsed, user, *, dry_run=False, progress=None, then=N
         if then is not None:
             then()
     finish(result, work, dry_run=dry_run)
+    if not dry_run and not result.errors:
+        refresh_statistics([Asset.__table__, DETAIL_MODELS[category].__table__], result.created + result.updated)
 
 
 def finish(result, work, *, dry_run=False) -> None:
