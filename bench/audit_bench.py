@@ -99,7 +99,7 @@ def main() -> None:
         def offset_page():
             return db.session.scalars(sa.select(AuditRecord).order_by(AuditRecord.id.desc()).offset(args.rows - mid)
                                       .limit(50)).all()
-        t_off, _ = timed(f"OFFSET page at the same depth (baseline)", offset_page, repeat=3)
+        t_off, _ = timed("OFFSET page at the same depth (baseline)", offset_page, repeat=3)
         print(f"{'  -> keyset / OFFSET':<58} {t_key / t_off:10.3f}")
 
         class Actor:

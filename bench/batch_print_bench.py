@@ -1,8 +1,8 @@
 """Benchmark batch printing: serial render (baseline), process-pool render, and a batch print from stored PDFs.
 
-    python bench/batch_print_bench.py [--count 200] [--out merged.pdf]
+    python bench/batch_print_bench.py [--count 200] [--out merged.pdf] [--pg postgresql+psycopg://...]
 
-All in one run on a scratch SQLite database with `--count` single-asset notices (signed, no PDFs):
+All in one run on a scratch SQLite database (or the PostgreSQL database given with --pg, WIPED) with `--count` single-asset notices (signed, no PDFs):
 1. baseline: render each notice to its own PDF in this process, one after another (what signing did);
    also the previous batch print, one merged layout of every notice (`pdf.render_many`);
 2. the process pool (`notices.pool.render_in_pool`, os.cpu_count() children, pool start-up included),
@@ -41,11 +41,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--out", type=Path, help="write the merged batch PDF here (to look at it)")
+    parser.add_argument("--pg", help="PostgreSQL URL to run on instead of SQLite (its schema is wiped)")
     parser.add_argument("--skip-merged-layout", action="store_true", help="skip the render_many baseline")
     args = parser.parse_args()
-    print(f"start: {_load()}")
+    print(f"start: {_load()}; database: {'PostgreSQL' if args.pg else 'SQLite'}")
     with tempfile.TemporaryDirectory() as tmp:
-        app = scratch_app(tmp)
+        app = scratch_app(tmp, args.pg)
         with app.app_context():
             from registry import pdf
             from registry.extensions import db

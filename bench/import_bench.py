@@ -89,19 +89,9 @@ def child(mode: str, path: str, db_url: str | None) -> dict:
         rows = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name("电梯").to_python()
         return {"seconds": time.perf_counter() - t, "cpu": cpu() - c, "rows": len(rows) - 1, "peak_mb": rss_mb(),
                 "before_mb": before}
-    import sqlalchemy as sa
-    from flask_migrate import upgrade
-    from registry import create_app
-    from registry.extensions import db
-    app = create_app({"DATABASE_URL": db_url, "SECRET_KEY": "bench"})
+    from scratch import fresh_app
+    app = fresh_app(db_url)
     with app.app_context():
-        if db_url.startswith("postgresql"):
-            with db.engine.begin() as conn:
-                conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-                conn.execute(sa.text("CREATE SCHEMA public"))
-        upgrade()
-        from registry.orgs.reference import ensure_reference_data
-        ensure_reference_data()
         from registry.transfer.importer import run_import
         before = rss_mb()
         t, c = time.perf_counter(), cpu()

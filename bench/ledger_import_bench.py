@@ -100,20 +100,9 @@ def ledger_file(path: str, rows: list[dict]) -> None:
 
 
 def _app(db_url: str):
-    import sqlalchemy as sa
-    from flask_migrate import upgrade
-    from registry import create_app
-    from registry.extensions import db
-    app = create_app({"DATABASE_URL": db_url, "SECRET_KEY": "bench"})
-    ctx = app.app_context()
-    ctx.push()
-    if db_url.startswith("postgresql"):
-        with db.engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-            conn.execute(sa.text("CREATE SCHEMA public"))
-    upgrade()
-    from registry.orgs.reference import ensure_reference_data
-    ensure_reference_data()
+    from scratch import fresh_app
+    app = fresh_app(db_url)
+    app.app_context().push()
     return app
 
 

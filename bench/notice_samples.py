@@ -17,7 +17,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from registry import create_app  # noqa: E402
 from registry.enums import Category, ConditionGrade, MachineType, RuleOutcome, UnitKind  # noqa: E402
 
 
@@ -39,16 +38,12 @@ EXPLANATION = ("该设备于{start}投入使用，截至{as_of}已使用{years}�
                "排放阶段为国二，磨损程度严重")
 
 
-def scratch_app(tmp: str):
-    """Build an app on a fresh migrated SQLite database with reference data."""
-    from flask_migrate import upgrade
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp}/samples.db", "SECRET_KEY": "samples",
-                      "RATELIMIT_ENABLED": False, "PUBLIC_BASE_URL": "https://sbgx.xinzheng.gov.cn"})
+def scratch_app(tmp: str, database_url: str | None = None):
+    """Build an app on a fresh migrated database with reference data (SQLite in `tmp` unless `database_url`)."""
+    from scratch import fresh_app
+    app = fresh_app(database_url or f"sqlite:///{tmp}/samples.db", RATELIMIT_ENABLED=False,
+                    PUBLIC_BASE_URL="https://sbgx.xinzheng.gov.cn")
     app.instance_path = tmp
-    with app.app_context():
-        upgrade()
-        from registry.orgs.reference import ensure_reference_data
-        ensure_reference_data()
     return app
 
 

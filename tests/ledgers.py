@@ -105,6 +105,19 @@ def farm_csv(rows=FARM_ROWS, encoding: str = "gbk") -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode(encoding)
 
 
+def farm_xlsx(rows=FARM_ROWS) -> bytes:
+    """The farm ledger saved from Excel, where 出厂编号 that are all digits became numbers."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "农机台账"
+    ws.append(FARM_HEADER)
+    for row in rows:
+        ws.append([int(v) if i == FARM_HEADER.index("出厂编号") and v.isdigit() else v for i, v in enumerate(row)])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
 def ods(rows: list[list[str]], sheet: str = "台账") -> bytes:
     """Return a minimal OpenDocument spreadsheet holding `rows` of strings."""
     import zipfile

@@ -139,6 +139,23 @@ def test_gbk_farm_csv_from_wps_with_year_only_policy(app, runner, tmp_path):
         assert snapshot() == before
 
 
+def test_a_serial_number_stored_as_a_number_finds_its_machine_again(app, runner, tmp_path):
+    # Excel keeps an all-digit 出厂编号 as the number 2011001 (read back as 2011001.0); the asset stores
+    # the text 「2011001」. The natural key must compare the two as the same serial.
+    rows = [(*r[:5], r[5][2:], *r[6:]) for r in ledgers.FARM_ROWS]  # DF2011001 -> 2011001
+    path = _write(tmp_path, "农机.xlsx", ledgers.farm_xlsx(rows))
+    args = ["registry", "import", path, "--accept-suggestions", "--partial-dates", "mid"]
+    out = runner.invoke(args=args)
+    assert out.exit_code == 0 and "新建 3" in out.output, out.output
+    with app.app_context():
+        assert {a.farm_machine.factory_serial_no for a in _assets().values()} == {"2011001", "2016007", "2013044"}
+        before = snapshot()
+    out = runner.invoke(args=args)
+    assert out.exit_code == 0 and "新建 0" in out.output and "未变 3" in out.output, out.output
+    with app.app_context():
+        assert snapshot() == before
+
+
 def test_natural_key_repeated_inside_file_is_refused(app, runner, tmp_path):
     rows = list(ledgers.FARM_ROWS) + [("4", "赵六", "辛店镇", "拖拉机", "东方红-LX904", "DF2011001", "66.2",
                                         "2012-01-01", "否")]

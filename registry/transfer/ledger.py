@@ -136,6 +136,10 @@ def _key_part(value) -> str:
     """Return one part of a natural key as compared: the value's text, stripped ("" when empty)."""
     if value.__class__ is str:
         return value.strip()
+    if value.__class__ is float and value.is_integer() and abs(value) < 1e18:
+        # Excel keeps an all-digit serial as a number (read as 2011001.0); the asset stores the text
+        # the field parser made of it, 「2011001」 (fields.parse_value), so both must read alike.
+        return str(int(value))
     return "" if value is None else str(value).strip()
 
 
