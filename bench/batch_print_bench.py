@@ -42,6 +42,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--out", type=Path, help="write the merged batch PDF here (to look at it)")
     parser.add_argument("--pg", help="PostgreSQL URL to run on instead of SQLite (its schema is wiped)")
+    parser.add_argument("--profile", action="store_true", help="print cProfile's top functions of step 3")
     parser.add_argument("--skip-merged-layout", action="store_true", help="skip the render_many baseline")
     args = parser.parse_args()
     print(f"start: {_load()}; database: {'PostgreSQL' if args.pg else 'SQLite'}")
@@ -80,10 +81,19 @@ def main() -> None:
                 store_notice_pdf(notice, data)
             db.session.commit()
 
+            profiler = None
+            if args.profile:
+                import cProfile
+                profiler = cProfile.Profile()
+                profiler.enable()
             t0, c0 = time.perf_counter(), time.process_time()
             merged = print_batch(notices, None)
             printed = _rate("3. batch print from stored PDFs (merge + records)", len(notices),
                             time.perf_counter() - t0, time.process_time() - c0, f"  {len(merged) / 2**20:.1f} MiB")
+            if profiler is not None:
+                import pstats
+                profiler.disable()
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
             if args.out:
                 args.out.write_bytes(merged)
                 print(f"merged PDF written to {args.out}")

@@ -9,8 +9,11 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
+import sqlalchemy as sa
+
 from registry import clock
 from registry.audit import services as audit
+from registry.bulk import chunked
 from registry.enums import TaskStatus
 from registry.errors import NotFound, ValidationFailed
 from registry.extensions import db
@@ -35,9 +38,19 @@ def _step(progress: Progress | None, stage: str, total: int) -> Callable[[int], 
     return (lambda done: progress(stage, done, total)) if progress else None
 
 
+def _refreshed(notices: list[Notice]) -> list[Notice]:
+    """Load the expired ones of `notices` again, a few statements for all, and return `notices`."""
+    # A commit expires every loaded notice; touching each one then reloads it on its own, four
+    # statements a notice with its unit, department and items (3.5 s of a 200-notice print on PostgreSQL).
+    expired = [sa.inspect(n).identity[0] for n in notices if sa.inspect(n).expired]
+    for ids in chunked(expired):
+        db.session.scalars(sa.select(Notice).where(Notice.id.in_(ids))).all()
+    return notices
+
+
 def render_missing(notices: list[Notice], progress: Progress | None = None) -> int:
     """Render and store the PDF of each signed notice that has no stored file; commit; return how many."""
-    missing = [n for n in notices if n.number and notice_pdf_path(n) is None]
+    missing = [n for n in _refreshed(notices) if n.number and notice_pdf_path(n) is None]
     if not missing:
         return 0
     step = _step(progress, RENDER_STAGE, len(missing))
@@ -54,7 +67,8 @@ def print_batch(notices: list[Notice], user, progress: Progress | None = None) -
     """Merge the stored PDFs of `notices` (in print order) into one, rendering missing ones; record it; commit."""
     if not notices:
         raise ValidationFailed("没有符合条件的通知书可打印")
-    render_missing(notices, progress)
+    if render_missing(notices, progress):
+        _refreshed(notices)
     data = merge_pdfs((ensure_pdf(n) for n in notices), _step(progress, MERGE_STAGE, len(notices)))
     now = clock.now()
     for notice in notices:
