@@ -14,7 +14,7 @@ from registry.assets.models import Asset, AssetChange
 from registry.audit.models import AuditRecord
 from registry.disposals import services
 from registry.disposals.models import Disposal, DisposalDocument, Replacement, ReplacementLink
-from registry.enums import Category, LifecycleStatus, NoticeStatus
+from registry.enums import Category, FundingSource, LifecycleStatus, NoticeStatus
 from registry.errors import ValidationFailed
 from registry.extensions import db
 from registry.notices import lifecycle
@@ -268,3 +268,12 @@ def test_demo_data_has_disposals_and_replacements_for_2024_to_2026(ctx):
         assert link.old_asset.department_id == link.replacement.new_asset.department_id
     codes = [d.recycling_certificate_no for d in db.session.scalars(sa.select(Disposal)) if d.recycling_certificate_no]
     assert len(codes) == len(set(codes))
+    # The seed writes replacement ids itself: the next replacement entered must not collide with them
+    # (on PostgreSQL its id sequence has to be moved past them).
+    free = db.session.scalar(sa.select(Asset.id).where(Asset.id.not_in(sa.select(Replacement.new_asset_id)))
+                             .order_by(Asset.id).limit(1))
+    entered = Replacement(new_asset_id=free, replaced_on=date(2026, 1, 5), investment_yuan=1000,
+                          funding_source=FundingSource.SELF_RAISED)
+    db.session.add(entered)
+    db.session.flush()
+    assert entered.id > db.session.scalar(sa.select(sa.func.max(Replacement.id)).where(Replacement.id != entered.id))
