@@ -89,6 +89,34 @@ def _sqlite_value(value):
     return value
 
 
+def _sqlite_rows(rows: Iterable[Sequence]) -> list[tuple]:
+    """Return `rows` with every value as `_sqlite_value` makes it, converted a column at a time."""
+    # Most columns hold only values SQLite takes as they are and are left alone; the others repeat a few
+    # dates, times and enum members (a seed's created_at is one value), so each distinct one is converted once.
+    rows = rows if isinstance(rows, list) else list(rows)
+    if not rows:
+        return []
+    columns = list(zip(*rows))
+    for i, values in enumerate(columns):
+        if set(map(type, values)) <= _PASS_THROUGH:
+            continue
+        memo: dict = {}
+
+        def convert(value, memo=memo):
+            kind = value.__class__
+            if kind in _PASS_THROUGH:
+                return value
+            if kind is date or kind is datetime or isinstance(value, enum.Enum):
+                key = (kind, value)  # by class too: no date may stand for an equal datetime
+                hit = memo.get(key)
+                if hit is None:
+                    hit = memo[key] = _sqlite_value(value)
+                return hit
+            return _sqlite_value(value)  # Decimal("1.0") and Decimal("1.00") are equal but stored apart
+        columns[i] = list(map(convert, values))
+    return list(zip(*columns))
+
+
 def bound_rows(dialect, table: sa.Table, columns: Sequence[str], rows: list[tuple],
                convert: dict[str, Callable] | None = None) -> list[tuple]:
     """Return `rows` as `table`'s column types would bind them on `dialect`, converted a column at a time.
@@ -136,7 +164,7 @@ def _insert(conn, table: sa.Table, columns: Sequence[str], rows: Iterable[Sequen
     marks = ", ".join("?" for _ in columns)
     cur = raw.cursor()
     try:
-        batch = rows if bound else [tuple(_sqlite_value(v) for v in row) for row in rows]
+        batch = rows if bound else _sqlite_rows(rows)
         cur.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', batch)
         count = len(batch)
     finally:
