@@ -29,9 +29,9 @@ from typing import Any, Iterable
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
+import pikepdf
 from flask import current_app, render_template
 from fontTools.ttLib import TTCollection, TTFont
-import pikepdf
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 STATIC_DIR = PACKAGE_DIR / "static"
