@@ -11,12 +11,12 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from registry import create_app  # noqa: E402
+from scratch import fresh_app  # noqa: E402
+from tests.live import chromium, serving  # noqa: E402
 
 
 def main() -> None:
@@ -25,27 +25,17 @@ def main() -> None:
     parser.add_argument("--out", default="docs/screens", type=Path)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="progress-screens-"))
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp / 'r.db'}", "SECRET_KEY": "screens", "RATELIMIT_ENABLED": False,
-                      "NOTICE_FILES_DIR": str(tmp / "n"), "SEAL_FILES_DIR": str(tmp / "s")})
+    app = fresh_app(f"sqlite:///{tmp / 'r.db'}", SECRET_KEY="screens", RATELIMIT_ENABLED=False,
+                    NOTICE_FILES_DIR=str(tmp / "n"), SEAL_FILES_DIR=str(tmp / "s"))
     with app.app_context():
-        from flask_migrate import upgrade
-        upgrade()
         from registry.demo.inventory import seed_demo
-        from registry.orgs.reference import ensure_reference_data
         from registry.planning.reference import ensure_planning_reference
         from tests.factories import TEST_PASSWORD, make_user
-        ensure_reference_data()
         ensure_planning_reference()
         seed_demo(5000)
         name = make_user("taskforce", None).username
-    from werkzeug.serving import make_server
-    server = make_server("127.0.0.1", 0, app)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    from playwright.sync_api import sync_playwright
     args.out.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+    with serving(app) as base, chromium() as browser:
         for width, height in ((1366, 768), (390, 844)):
             context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
             page = context.new_page()
@@ -68,8 +58,6 @@ def main() -> None:
                 pdf = context.request.get(f"{base}/plans/progress/report.pdf")
                 (args.out / "progress-report.pdf").write_bytes(pdf.body())
             context.close()
-        browser.close()
-    server.shutdown()
 
 
 if __name__ == "__main__":

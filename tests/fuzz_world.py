@@ -275,3 +275,21 @@ def seeded(_schema_app, database_url, tmp_path_factory):
     """An app on a database seeded once per test module: (app, world, the seeded rows)."""
     with seeded_app(_schema_app, database_url, tmp_path_factory.mktemp("seeded-files")) as seeded:
         yield seeded
+
+
+@pytest.fixture(name="app")
+def restored_app(seeded):
+    """The seeded app, its database put back to the seeded rows (replaces conftest's empty `app` where imported)."""
+    restore(seeded[0], seeded[2])
+    return seeded[0]
+
+
+@pytest.fixture
+def world(seeded):
+    """The seeded ids and one API token per actor."""
+    return seeded[1]
+
+
+def bearer(world: World, actor: str) -> dict:
+    """Return the Authorization header of `actor`'s API token."""
+    return {"Authorization": f"Bearer {world.tokens[actor]}"}

@@ -19,6 +19,22 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"  # Debian's package (scripts/install-system-deps.sh), driven by Playwright
+
+
+@contextmanager
+def chromium():
+    """Yield a headless chromium (Debian's, driven by Playwright); close it after."""
+    from playwright.sync_api import sync_playwright
+    if not os.path.exists(CHROMIUM):
+        raise RuntimeError(f"chromium is not installed at {CHROMIUM} (scripts/install-system-deps.sh)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
+                                                                    "--disable-dev-shm-usage"])
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @contextmanager

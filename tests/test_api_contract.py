@@ -8,26 +8,11 @@ import sqlalchemy as sa
 
 from registry import clock
 from registry.extensions import db
-from tests.fuzz_world import restore, seeded  # noqa: F401  (seeded: a module fixture)
+from tests.fuzz_world import bearer as _as, restored_app, seeded, world  # noqa: F401  (fixtures)
 
 HUGE = 10**30  # beyond any id column (and beyond SQLite's 64-bit integers)
 
 
-@pytest.fixture
-def app(seeded):
-    """The seeded app, its database put back to the seeded rows (replaces conftest's empty `app`)."""
-    restore(seeded[0], seeded[2])
-    return seeded[0]
-
-
-@pytest.fixture
-def world(seeded):
-    """The seeded ids and one API token per actor."""
-    return seeded[1]
-
-
-def _as(world, actor: str) -> dict:
-    return {"Authorization": f"Bearer {world.tokens[actor]}"}
 
 
 def _plan(world, actor: str = "taskforce") -> int:

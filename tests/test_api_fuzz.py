@@ -24,8 +24,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from registry import create_app
-from tests.fuzz_world import (  # noqa: F401  (seeded: a module fixture)
-    choose_actor, point_at_seeded_rows, restore, seeded, steer, write_report)
+from tests.fuzz_world import (  # noqa: F401  (seeded, world: fixtures)
+    choose_actor, point_at_seeded_rows, restore, seeded, steer, world, write_report)
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "10"))
 SEED = int(os.environ.get("FUZZ_SEED", "20240903"))
@@ -63,12 +63,6 @@ def fuzz_app(seeded):
     app, _world, rows = seeded
     restore(app, rows)
     return app
-
-
-@pytest.fixture
-def world(seeded):
-    """The seeded ids and one API token per actor."""
-    return seeded[1]
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -27,6 +27,7 @@ from registry.transfer.models import ImportProfile
 from tests import factories, ledgers
 from tests.corpus.make_corpus import good_row, workbook
 from tests.excel_helpers import snapshot, upload
+from tests.live import chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -212,7 +213,7 @@ def create_queued_app(database_url: str, files):
 @pytest.mark.browser
 def test_progress_page_polls_and_opens_the_result_when_done(app, live_server):
     """In a real browser the bar follows the task's progress and the page opens the result by itself."""
-    from playwright.sync_api import expect, sync_playwright  # the CSP forbids string evaluation: use locators
+    from playwright.sync_api import expect  # the CSP forbids string evaluation: use locators
     from registry import clock
     with app.app_context():
         user = factories.make_user("maintainer", "zjj", username="task-zjj")
@@ -222,8 +223,7 @@ def test_progress_page_polls_and_opens_the_result_when_done(app, live_server):
         db.session.add(task)
         db.session.commit()
         task_id = task.id
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 390, "height": 800})
         page.goto(live_server + "/login")
         page.fill("input[name=username]", "task-zjj")
@@ -241,7 +241,6 @@ def test_progress_page_polls_and_opens_the_result_when_done(app, live_server):
                 status=TaskStatus.DONE, result={"open": "home.index"}, finished_at=clock.now()))
             db.session.commit()
         page.wait_for_url(live_server + "/", timeout=10_000)  # opened the result page without a click
-        browser.close()
 
 
 def test_background_preview_with_a_mapping_problem_keeps_the_users_choices(background, client, login):

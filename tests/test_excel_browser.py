@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from registry.assets.models import Asset
 from registry.extensions import db
 from tests import factories
+from tests.live import chromium
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "test-artifacts")
@@ -33,13 +34,11 @@ def _fill(path: str, elevator_type: str) -> None:
 
 
 def test_template_fill_upload_fix_reupload(app, live_server, tmp_path):
-    from playwright.sync_api import sync_playwright
     with app.app_context():
         user = factories.make_user("maintainer", "zjj", username="browser-zjj")
         assert user.id
     os.makedirs(ARTIFACTS, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
         page.goto(live_server + "/login")
         page.fill("input[name=username]", "browser-zjj")
@@ -78,7 +77,6 @@ def test_template_fill_upload_fix_reupload(app, live_server, tmp_path):
         result = page.inner_text("#import-result")
         assert "导入成功" in result and "新建 2 台" in result
         assert "只有年月，按 2012-05-01（当月1日）计" in page.content()
-        browser.close()
     with app.app_context():
         codes = set(db.session.scalars(sa.select(Asset.code)))
         assert codes == {"XZ-DT-9000001", "XZ-DT-9000002"}

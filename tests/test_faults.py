@@ -165,7 +165,9 @@ def _reader(base, token, traffic: Traffic, stop: threading.Event):
 
 
 @pytest.mark.skipif(not ON_PG_PASS or postgres_bindir() is None,
-                    reason="restarts a private PostgreSQL cluster: runs in the PostgreSQL pass of make test")
+                    reason="PostgreSQL only: it stops and restarts a private PostgreSQL cluster of its own "
+                           "(initdb, pg_ctl from PostgreSQL's server programs), which SQLite has no equivalent of; "
+                           "runs in the PostgreSQL pass of make test")
 def test_postgres_restart_while_requests_run(tmp_path):
     pg = PrivatePostgres(Path(tempfile.mkdtemp(prefix="registry-drill-"))).init()
     server = None

@@ -8,10 +8,9 @@ import pytest
 from registry import create_app
 from registry.enums import Category
 from tests.factories import TEST_PASSWORD, make_asset, make_unit, make_user
-from tests.live import serving
+from tests.live import chromium, serving
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture
@@ -25,15 +24,8 @@ def live_server(app, database_url):
 @pytest.fixture
 def browser_page():
     """A chromium page driven by Playwright."""
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("chromium is not installed at /usr/bin/chromium (scripts/install-system-deps.sh)")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
-                                                                    "--disable-dev-shm-usage"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-        yield page
-        browser.close()
+    with chromium() as browser:
+        yield browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
 
 
 def _shot(page, tmp_path, name):

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from registry.assets.models import Asset
 from registry.extensions import db
 from tests import factories, ledgers
+from tests.live import chromium
 
 pytestmark = pytest.mark.browser
 ROOT = os.path.dirname(os.path.dirname(__file__))
@@ -28,14 +29,12 @@ def _shoot(page, name: str) -> None:
 
 
 def test_messy_elevator_ledger_through_the_web_flow(app, live_server, tmp_path):
-    from playwright.sync_api import sync_playwright
     with app.app_context():
         factories.make_user("maintainer", "zjj", username="ledger-zjj")
     ledger_path = tmp_path / "电梯台账.xlsx"
     ledger_path.write_bytes(ledgers.elevator_ledger())
     os.makedirs(SCREENS, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": WIDTHS[0], "height": 900})
         page.goto(live_server + "/login")
         page.fill("input[name=username]", "ledger-zjj")
@@ -65,7 +64,6 @@ def test_messy_elevator_ledger_through_the_web_flow(app, live_server, tmp_path):
         page.click("text=确认导入（全部写入）")
         page.wait_for_selector("#import-result")
         assert "导入成功" in page.inner_text("#import-result")
-        browser.close()
     with app.app_context():
         assets = {a.elevator.registration_code: a for a in db.session.scalars(sa.select(Asset))}
         assert set(assets) == {"豫AT0001", "豫AT0002", "豫AT0003", "豫AT0004"}

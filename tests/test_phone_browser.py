@@ -14,7 +14,8 @@ import pytest
 from registry.enums import Category
 from tests.factories import TEST_PASSWORD, make_asset, make_unit, make_user
 from tests.notice_factories import flagged_assets, issue_signed
-from tests.test_inventory_browser import CHROMIUM, live_server  # noqa: F401  (fixture)
+from tests.live import chromium
+from tests.test_inventory_browser import live_server  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
@@ -41,14 +42,8 @@ def world(app):
 @pytest.fixture
 def browser():
     """A chromium browser driven by Playwright."""
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("chromium is not installed at /usr/bin/chromium (scripts/install-system-deps.sh)")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
-                                                              "--disable-dev-shm-usage"])
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _logged_in(browser, base, username, viewport):
