@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import requests
+import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"  # Debian's package (scripts/install-system-deps.sh), driven by Playwright
@@ -53,6 +54,28 @@ def serving(app):
         server.server_close()
         with app.app_context():
             db.engine.dispose()  # close pooled connections now, not at garbage collection in a later test
+
+
+def worker_until_finished(app, env: dict, task_id: int, *worker_args: str, timeout: float = 90) -> str:
+    """Run `flask registry worker` until the task `task_id` is done or failed (or `timeout`); return its output."""
+    from registry.enums import TaskStatus
+    from registry.extensions import db
+    from registry.tasks.models import BackgroundTask
+    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "registry", "registry", "worker", *worker_args],
+                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with app.app_context():
+                status = db.session.scalar(sa.select(BackgroundTask.status).where(BackgroundTask.id == task_id))
+                db.session.remove()
+            if status in (TaskStatus.DONE, TaskStatus.FAILED):
+                break
+            time.sleep(0.5)
+    finally:
+        worker.terminate()
+        output = worker.communicate(timeout=30)[0]
+    return output
 
 
 def free_port() -> int:

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import html
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -27,7 +24,7 @@ from registry.transfer.models import ImportProfile
 from tests import factories, ledgers
 from tests.corpus.make_corpus import good_row, workbook
 from tests.excel_helpers import snapshot, upload
-from tests.live import chromium
+from tests.live import chromium, worker_until_finished
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -180,20 +177,7 @@ def test_a_real_worker_process_runs_a_queued_import(app, database_url, tmp_path)
             "partial_dates": "first"}}, "预览")
         task_id = task.id
         assert task.status is TaskStatus.QUEUED  # nobody ran it yet: the web process only enqueues
-    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "registry", "registry", "worker"],
-                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 90
-        status = None
-        while time.monotonic() < deadline:
-            with queued.app_context():
-                status = db.session.scalar(sa.select(BackgroundTask.status).where(BackgroundTask.id == task_id))
-            if status in (TaskStatus.DONE, TaskStatus.FAILED):
-                break
-            time.sleep(0.5)
-    finally:
-        worker.terminate()
-        output = worker.communicate(timeout=30)[0]
+    output = worker_until_finished(queued, env, task_id)
     with queued.app_context():
         done = db.session.get(BackgroundTask, task_id)
         assert done.status is TaskStatus.DONE, (done.error, output[-3000:])

@@ -9,9 +9,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import subprocess
-import sys
-import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -31,6 +28,7 @@ from registry.notices.printing import render_notice
 from registry.notices.storage import batch_file, notice_pdf_path, notices_dir
 from registry.orgs.models import Department
 from registry.tasks.models import BackgroundTask
+from tests.live import worker_until_finished
 from tests.notice_factories import flagged_assets, issue_signed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -240,19 +238,7 @@ def test_a_real_worker_renders_a_signed_batch_in_its_process_pool(app, database_
                REGISTRY_AUDIT_KEY=queued.config["AUDIT_KEY"], REGISTRY_NOTICE_FILES_DIR=str(notice_dir),
                REGISTRY_SEAL_FILES_DIR=str(seal_dir), REGISTRY_FILES_ROOT=str(files), PYTHONPATH=str(ROOT),
                PYTHONUNBUFFERED="1")
-    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "registry", "registry", "worker",
-                               "--workers", "2"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline, status = time.monotonic() + 120, None
-        while time.monotonic() < deadline and status not in (TaskStatus.DONE, TaskStatus.FAILED):
-            time.sleep(0.5)
-            with queued.app_context():
-                status = db.session.scalar(sa.select(BackgroundTask.status).where(BackgroundTask.id == task_id))
-                db.session.remove()
-    finally:
-        worker.terminate()
-        output = worker.communicate(timeout=30)[0]
+    output = worker_until_finished(queued, env, task_id, "--workers", "2", timeout=120)
     with queued.app_context():
         done = db.session.get(BackgroundTask, task_id)
         assert done.status is TaskStatus.DONE, (done.error, output[-3000:])
