@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import time
@@ -26,13 +25,9 @@ from datetime import date, timedelta
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+from import_bench import cpu  # noqa: E402  (this process's CPU seconds, as import_bench measures them)
+
 TYPES = ("曳引式乘客电梯", "曳引式载货电梯", "自动扶梯", "液压电梯")
-
-
-def cpu() -> float:
-    """Return this process's CPU seconds (user + system)."""
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 
 def rows_for(n: int, faults_shift: int) -> list[dict]:
