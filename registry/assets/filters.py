@@ -334,12 +334,32 @@ def age_start_expr(category: Category | None):
 
 def filter_conditions(filters: AssetFilters, as_of: date | None = None) -> list:
     """Return the SQL conditions for `filters` (AND them), ages counted on `as_of` (default: local today)."""
+    return filter_plans(filters, as_of).walk
+
+
+@dataclass(frozen=True)
+class FilterPlans:
+    """`filters`' conditions for the two ways a list page reads them."""
+
+    frame: list  # the category: what the sort indexes serve by themselves
+    walk: list  # every condition, for a walk of the sort index that tests each row
+    collect: list  # the same rows, for collecting sparse matches through the filters' own indexes
+    filtered: bool  # whether anything beyond the category and deletion is tested
+
+
+def filter_plans(filters: AssetFilters, as_of: date | None = None) -> FilterPlans:
+    """Return `filters`' conditions for a walk of the sort index and for collecting by the filters' indexes.
+
+    The walk and the collection select the same rows and differ only in SQLite's hint on the date
+    range: a walk wants the date index out of the way, a collection of sparse matches wants it.
+    Lookups the conditions need (department, units, keyword probes) run once for both.
+    """
     as_of = as_of or clock.today()
-    conds = []
+    frame = [] if filters.category is None else [Asset.category == filters.category]
+    conds = list(frame)
     if not filters.include_deleted:
         conds.append(Asset.deleted_at.is_(None))
-    if filters.category is not None:
-        conds.append(Asset.category == filters.category)
+    unfiltered = len(conds)
     if filters.department:
         dept_id = db.session.scalar(sa.select(Department.id).where(
             sa.or_(Department.code == filters.department, Department.name == filters.department)))
@@ -357,22 +377,31 @@ def filter_conditions(filters: AssetFilters, as_of: date | None = None) -> list:
     if filters.grade is not None:
         conds.append(Asset.condition_grade == filters.grade)
     start = age_start_expr(filters.category)
+    collect = _age_conditions(filters, as_of, start)
+    walk = collect
     if (filters.sort.lstrip("-") != "commissioned_on" and filters.category not in (Category.OFFICIAL_CAR, None)
             and db.session.get_bind().dialect.name == "sqlite"):
         # SQLite (no histograms) picks the date index for any range, then collects and sorts thousands
         # of rows; walking the sort index and testing the date stops after one page. PostgreSQL
         # estimates the range from its statistics and needs no hint (the hint would spoil its estimate).
-        start = sa.func.coalesce(Asset.commissioned_on, Asset.commissioned_on)
+        walk = _age_conditions(filters, as_of, sa.func.coalesce(Asset.commissioned_on, Asset.commissioned_on))
+    rest = worklist_conditions({"missing": filters.missing, "stale": filters.stale, "finding": filters.finding},
+                               filters.category, as_of)
+    if filters.q:  # last: the keyword's plan asks its indexes for matches among the rows the others let through
+        rest.append(keyword_condition(filters.q, conds + walk + rest, filters.category))
+    return FilterPlans(frame, conds + walk + rest, conds + collect + rest,
+                       filtered=len(conds) > unfiltered or bool(walk or rest))
+
+
+def _age_conditions(filters: AssetFilters, as_of: date, start) -> list:
+    """Return the age and year conditions of `filters` on the date expression `start`."""
+    conds = []
     if filters.age_min is not None:  # at least N full years old on `as_of`
         conds.append(start <= years_before(as_of, filters.age_min))
     if filters.age_max is not None:  # not yet N+1 years old
         conds.append(start > years_before(as_of, filters.age_max + 1))
     if filters.year is not None:
         conds.append(start.between(date(filters.year, 1, 1), date(filters.year, 12, 31)))
-    conds += worklist_conditions({"missing": filters.missing, "stale": filters.stale, "finding": filters.finding},
-                                 filters.category, as_of)
-    if filters.q:  # last: the keyword's plan asks its indexes for matches among the rows the others let through
-        conds.append(keyword_condition(filters.q, conds, filters.category))
     return conds
 
 

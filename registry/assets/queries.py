@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
 
-from registry.assets.filters import SORTS, AssetFilters, filter_conditions
+from registry.assets.filters import SORTS, AssetFilters, FilterPlans, filter_conditions, filter_plans
 from registry.assets.models import Asset, load_options
 from registry.assets.scoping import asset_scope
 from registry.db_types import MAX_ID
@@ -23,6 +22,11 @@ from registry.orgs.models import Unit
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+# A filtered page walks the sort index through at most this many rows of its frame (scope, deletion,
+# category), testing each; when fewer than a page of them match, the matches are sparse and the rest
+# is collected through the filters' own indexes and sorted. Dense filters fill the page within the
+# walk; sparse ones (a year on 医疗设备, a rare status) no longer walk the whole category.
+WALK_BUDGET = 2000
 
 
 @dataclass
@@ -81,11 +85,13 @@ def list_assets(f: AssetFilters, user, cursor: str | None = None, limit: int = D
     limit = max(1, min(limit, MAX_LIMIT))
     col, nullable, _label = SORTS[f.sort.lstrip("-")]
     desc = f.sort.startswith("-")
-    base = _scoped_conditions(f, user, as_of)
+    plans = filter_plans(f, as_of)
+    scope = asset_scope(user)
+    plans = FilterPlans([scope, *plans.frame], [scope, *plans.walk], [scope, *plans.collect], plans.filtered)
     direction, phase, value, last_id = decode_cursor(cursor, f.sort) if cursor else ("n", 0, None, None)
     backwards = direction == "p"
     select = _summary_select() if summary else sa.select(Asset).options(*load_options(with_detail, f.category))
-    rows = _walk(select, not summary, base, col, nullable, desc, backwards, phase, value, last_id, limit + 1)
+    rows = _walk(select, not summary, plans, col, nullable, desc, backwards, phase, value, last_id, limit + 1)
     if summary:
         make = _summary_row()._make
         rows = [make(r) for r in rows]
@@ -103,16 +109,18 @@ def list_assets(f: AssetFilters, user, cursor: str | None = None, limit: int = D
     return Page(rows, next_cursor, prev_cursor)
 
 
-_OWNER, _USER_UNIT = aliased(Unit, name="owner_unit"), aliased(Unit, name="user_unit")
+def _unit_name(column, label: str):
+    # A scalar subquery, not a join: it is evaluated for the page's rows only, after the sort and
+    # the limit, where a join would read both units tables for every candidate of a sparse filter.
+    return sa.select(Unit.name).where(Unit.id == column).scalar_subquery().label(label)
 
 
 @functools.cache
 def _summary_select():
-    owner, user_unit = _OWNER, _USER_UNIT
-    return (sa.select(Asset.id, Asset.code, Asset.name, Asset.category, Asset.township, Asset.commissioned_on,
-                      Asset.registered_on, Asset.condition_grade, Asset.condition_assessed_on, Asset.status,
-                      Asset.deleted_at, owner.name.label("owner_name"), user_unit.name.label("user_name"))
-            .join(owner, owner.id == Asset.owner_unit_id).outerjoin(user_unit, user_unit.id == Asset.user_unit_id))
+    return sa.select(Asset.id, Asset.code, Asset.name, Asset.category, Asset.township, Asset.commissioned_on,
+                     Asset.registered_on, Asset.condition_grade, Asset.condition_assessed_on, Asset.status,
+                     Asset.deleted_at, _unit_name(Asset.owner_unit_id, "owner_name"),
+                     _unit_name(Asset.user_unit_id, "user_name"))
 
 
 @functools.cache
@@ -132,13 +140,12 @@ def age_start(row) -> date | None:
     return row.commissioned_on
 
 
-def _walk(select, entities: bool, base, col, nullable, desc, backwards, phase, value, last_id, want) -> list:
+def _walk(select, entities: bool, plans: FilterPlans, col, nullable, desc, backwards, phase, value, last_id,
+          want) -> list:
     """Fetch up to `want` rows after (or before) a position; NULL sort values come last in both directions."""
     forward_desc = desc != backwards  # walking backwards reverses the order
-    order_col = col.desc() if forward_desc else col.asc()
-    order_id = Asset.id.desc() if forward_desc else Asset.id.asc()
     cmp = (lambda a, b: a < b) if forward_desc else (lambda a, b: a > b)
-    rows: list[Asset] = []
+    rows: list = []
     # Phase order is non-null values (0) then nulls (1) going forward; the reverse going backwards.
     phases = (0, 1) if not backwards else (1, 0)
     if last_id is not None:
@@ -146,23 +153,54 @@ def _walk(select, entities: bool, base, col, nullable, desc, backwards, phase, v
     for ph in phases:
         if ph == 1 and not nullable:
             continue
-        conds = list(base)
+        position = []
         if ph == 0:
+            keys = (col,) if col is Asset.id else (col, Asset.id)
             if nullable:
-                conds.append(col.is_not(None))
+                position.append(col.is_not(None))
             if last_id is not None and ph == phase:
-                conds.append(cmp(col, value) if col is Asset.id else cmp(sa.tuple_(col, Asset.id), sa.tuple_(value, last_id)))
-            order = (order_col,) if col is Asset.id else (order_col, order_id)
+                position.append(cmp(col, value) if col is Asset.id else cmp(sa.tuple_(col, Asset.id),
+                                                                            sa.tuple_(value, last_id)))
         else:
-            conds.append(col.is_(None))
+            keys = (Asset.id,)
+            position.append(col.is_(None))
             if last_id is not None and ph == phase:
-                conds.append(cmp(Asset.id, last_id))
-            order = (order_id,)
-        query = select.where(*conds).order_by(*order).limit(want - len(rows))
-        result = db.session.execute(query)
-        rows.extend(result.scalars() if entities else result.all())
+                position.append(cmp(Asset.id, last_id))
+        rows.extend(_phase_rows(select, entities, plans, keys, forward_desc, position, want - len(rows)))
         if len(rows) >= want:
             break
+    return rows
+
+
+def _phase_rows(select, entities: bool, plans: FilterPlans, keys: tuple, descending: bool, position: list,
+                want: int) -> list:
+    """Fetch up to `want` rows of one phase in `keys` order: walk the sort index a bounded way, then collect."""
+    order = [k.desc() if descending else k.asc() for k in keys]
+
+    def fetch(conds, limit: int) -> list:
+        result = db.session.execute(select.where(*conds).order_by(*order).limit(limit))
+        return list(result.scalars() if entities else result.all())
+
+    if not plans.filtered:  # nothing to test: the walk fills the page at once
+        return fetch([*plans.walk, *position], want)
+    # Where the walk would pass WALK_BUDGET rows of the frame (an index-only read of the sort index).
+    bound = db.session.execute(sa.select(*keys).where(*plans.frame, *position).order_by(*order)
+                               .offset(WALK_BUDGET).limit(1)).first()
+    if bound is None:  # the frame ends within the budget: the walk is short whatever the filters
+        return fetch([*plans.walk, *position], want)
+    key = keys[0] if len(keys) == 1 else sa.tuple_(*keys)
+    edge = bound[0] if len(keys) == 1 else sa.tuple_(*bound)
+    rows = fetch([*plans.walk, *position, key > edge if descending else key < edge], want)
+    if len(rows) < want:
+        # Sparse: the ids of the rest come through the filters' indexes, sorted by an expression so
+        # the sort index cannot drive the plan (coalesce(x, x) is x, and no index is built on it);
+        # only the page's rows are then read whole, with their units.
+        unindexed = [sa.func.coalesce(k, k) for k in keys]
+        ids = list(db.session.scalars(
+            sa.select(Asset.id).where(*plans.collect, *position, key <= edge if descending else key >= edge)
+            .order_by(*(u.desc() if descending else u.asc() for u in unindexed)).limit(want - len(rows))))
+        if ids:
+            rows += fetch([Asset.id.in_(ids)], len(ids))
     return rows
 
 
