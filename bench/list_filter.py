@@ -124,6 +124,34 @@ def _scenarios(rng: random.Random):
         ("medical device, code prefix", "medical_device", lambda: {"q": f"XZ-YL-00{rng.randint(0, 99):02d}"}),
         ("elevator, name contains (common word)", "elevator", lambda: {"q": rng.choice(["乘客", "扶梯", "人行道"])}),
         ("elevator, name contains (no match: full scan)", "elevator", lambda: {"q": "不存在的名称"}),
+    ] + _sparse_scenarios(rng, town, grade)
+
+
+def _sparse_scenarios(rng: random.Random, town, grade):
+    """Filters whose matches are few or none in the category (item 4): years, rare statuses, combinations."""
+    year = lambda: str(rng.randint(2000, 2024))  # noqa: E731
+    rare = lambda: rng.choice(["idle", "planned", "notified", "renewed", "scrapped"])  # noqa: E731
+    return [
+        ("sparse: medical device, commissioning year", "medical_device", lambda: {"year": year()}),
+        ("sparse: official car, registration year", "official_car", lambda: {"year": year()}),
+        ("sparse: farm machine, commissioning year", "farm_machine", lambda: {"year": year()}),
+        ("sparse: medical device, grade + age >= N", "medical_device",
+         lambda: {"grade": grade(), "age_min": str(rng.randint(5, 25))}),
+        ("sparse: official car, grade + age >= N", "official_car",
+         lambda: {"grade": grade(), "age_min": str(rng.randint(5, 25))}),
+        ("sparse: construction machine, rare status", "construction_machine", lambda: {"status": rare()}),
+        ("sparse: pipe, township + status + grade", "pipe",
+         lambda: {"township": town(), "status": rare(), "grade": grade()}),
+        ("sparse: elevator, year + grade", "elevator", lambda: {"year": year(), "grade": grade()}),
+        ("sparse: medical device, township + year, by code", "medical_device",
+         lambda: {"township": town(), "year": year(), "sort": "code"}),
+        ("sparse: elevator, age <= N (new: few or none)", "elevator", lambda: {"age_max": str(rng.randint(0, 3))}),
+        ("sparse: official car, age >= N (old: few or none)", "official_car",
+         lambda: {"age_min": str(rng.randint(20, 40))}),
+        ("sparse: farm machine, township + grade + age range", "farm_machine",
+         lambda: {"township": town(), "grade": grade(), "age_min": "3", "age_max": str(rng.randint(4, 12))}),
+        ("sparse: elevator, rare status, by commissioning date desc", "elevator",
+         lambda: {"status": rare(), "sort": "-commissioned_on"}),
     ]
 
 

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -339,12 +339,30 @@ def filter_conditions(filters: AssetFilters, as_of: date | None = None) -> list:
 
 @dataclass(frozen=True)
 class FilterPlans:
-    """`filters`' conditions for the two ways a list page reads them."""
+    """`filters`' conditions for the ways a list page reads them (registry.assets.queries)."""
 
-    frame: list  # the category: what the sort indexes serve by themselves
+    frame: list  # the category, and a date range the sort index serves: what the sort indexes test themselves
     walk: list  # every condition, for a walk of the sort index that tests each row
     collect: list  # the same rows, for collecting sparse matches through the filters' own indexes
-    filtered: bool  # whether anything beyond the category and deletion is tested
+    filtered: bool  # whether anything beyond the frame and deletion is tested
+    category: Category | None = None
+    # (column, value): filters each answered in id order by one index of (category, column, id)
+    # (department: (department_id, category, id)) without reading a row.
+    equal: list = field(default_factory=list)
+    dates: list = field(default_factory=list)  # the age or year range, on (category, age start, id)
+    unarmed: list = field(default_factory=list)  # the conditions of `collect` beyond `equal` and `dates`
+
+    def arms(self) -> list:
+        """Return (condition, index columns) for each filter one index answers alone (with a category only)."""
+        if self.category is None:
+            return []
+        arms = [(sa.and_(Asset.category == self.category, column == value),
+                 (column, Asset.category, Asset.id) if column is Asset.department_id
+                 else (Asset.category, column, Asset.id)) for column, value in self.equal]
+        if self.dates:
+            start = age_start_expr(self.category)
+            arms.append((sa.and_(Asset.category == self.category, *self.dates), (Asset.category, start, Asset.id)))
+        return arms
 
 
 def filter_plans(filters: AssetFilters, as_of: date | None = None) -> FilterPlans:
@@ -355,27 +373,28 @@ def filter_plans(filters: AssetFilters, as_of: date | None = None) -> FilterPlan
     Lookups the conditions need (department, units, keyword probes) run once for both.
     """
     as_of = as_of or clock.today()
-    frame = [] if filters.category is None else [Asset.category == filters.category]
-    conds = list(frame)
+    category = [] if filters.category is None else [Asset.category == filters.category]
+    conds = list(category)
     if not filters.include_deleted:
         conds.append(Asset.deleted_at.is_(None))
     unfiltered = len(conds)
+    equal, armed = [], set()
     if filters.department:
         dept_id = db.session.scalar(sa.select(Department.id).where(
             sa.or_(Department.code == filters.department, Department.name == filters.department)))
-        conds.append(Asset.department_id == (dept_id or -1))
+        equal.append((Asset.department_id, dept_id or -1))
     if filters.owner_unit is not None:
         conds.append(_exact_unit(Asset.owner_unit_id, filters.owner_unit))
     if filters.user_unit is not None:
         conds.append(_exact_unit(Asset.user_unit_id, filters.user_unit))
     if filters.unit:
         conds.append(unit_condition(filters.unit))
-    if filters.township:
-        conds.append(Asset.township == filters.township)
-    if filters.status is not None:
-        conds.append(Asset.status == filters.status)
-    if filters.grade is not None:
-        conds.append(Asset.condition_grade == filters.grade)
+    equal += [(column, value) for value, column in ((filters.township, Asset.township),
+                                                     (filters.status, Asset.status),
+                                                     (filters.grade, Asset.condition_grade)) if value is not None]
+    for column, value in equal:
+        conds.append(column == value)
+        armed.add(id(conds[-1]))
     start = age_start_expr(filters.category)
     collect = _age_conditions(filters, as_of, start)
     walk = collect
@@ -385,12 +404,16 @@ def filter_plans(filters: AssetFilters, as_of: date | None = None) -> FilterPlan
         # of rows; walking the sort index and testing the date stops after one page. PostgreSQL
         # estimates the range from its statistics and needs no hint (the hint would spoil its estimate).
         walk = _age_conditions(filters, as_of, sa.func.coalesce(Asset.commissioned_on, Asset.commissioned_on))
+    frame = list(category)
+    if collect and filters.sort.lstrip("-") == "commissioned_on" and start is Asset.commissioned_on and category:
+        frame += collect  # the sort index walks the range itself
     rest = worklist_conditions({"missing": filters.missing, "stale": filters.stale, "finding": filters.finding},
                                filters.category, as_of)
     if filters.q:  # last: the keyword's plan asks its indexes for matches among the rows the others let through
         rest.append(keyword_condition(filters.q, conds + walk + rest, filters.category))
-    return FilterPlans(frame, conds + walk + rest, conds + collect + rest,
-                       filtered=len(conds) > unfiltered or bool(walk or rest))
+    filtered = len(conds) > unfiltered or bool(rest) or (bool(walk) and len(frame) == len(category))
+    return FilterPlans(frame, conds + walk + rest, conds + collect + rest, filtered, filters.category, equal,
+                       collect, [c for c in conds + rest if id(c) not in armed])
 
 
 def _age_conditions(filters: AssetFilters, as_of: date, start) -> list:

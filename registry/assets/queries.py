@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import base64
 import collections
+import dataclasses
 import functools
 import json
 from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from registry.assets.filters import SORTS, AssetFilters, FilterPlans, filter_conditions, filter_plans
 from registry.assets.models import Asset, load_options
@@ -27,6 +29,11 @@ MAX_LIMIT = 200
 # is collected through the filters' own indexes and sorted. Dense filters fill the page within the
 # walk; sparse ones (a year on 医疗设备, a rare status) no longer walk the whole category.
 WALK_BUDGET = 2000
+# When the first walk found a few matches, it may walk on up to this many budgets to fill the page:
+# moderately sparse filters (1–2 %) fill a page sooner so than by reading all their matches.
+EXTENDED_WALK = 8
+# On PostgreSQL an indexed filter with at most this many ids leads the collection (see _phase_rows).
+FEW_CANDIDATES = 2000
 
 
 @dataclass
@@ -87,7 +94,8 @@ def list_assets(f: AssetFilters, user, cursor: str | None = None, limit: int = D
     desc = f.sort.startswith("-")
     plans = filter_plans(f, as_of)
     scope = asset_scope(user)
-    plans = FilterPlans([scope, *plans.frame], [scope, *plans.walk], [scope, *plans.collect], plans.filtered)
+    plans = dataclasses.replace(plans, frame=[scope, *plans.frame], walk=[scope, *plans.walk],
+                                collect=[scope, *plans.collect], unarmed=[scope, *plans.unarmed])
     direction, phase, value, last_id = decode_cursor(cursor, f.sort) if cursor else ("n", 0, None, None)
     backwards = direction == "p"
     select = _summary_select() if summary else sa.select(Asset).options(*load_options(with_detail, f.category))
@@ -153,26 +161,34 @@ def _walk(select, entities: bool, plans: FilterPlans, col, nullable, desc, backw
     for ph in phases:
         if ph == 1 and not nullable:
             continue
-        position = []
-        if ph == 0:
-            keys = (col,) if col is Asset.id else (col, Asset.id)
-            if nullable:
-                position.append(col.is_not(None))
+        # The walk's order; a unique sort column needs no id after it (and the index on
+        # (category, code) could not serve a comparison of (code, id)).
+        keys = (Asset.id,) if ph == 1 else (col,) if col is Asset.id or col is Asset.code else (col, Asset.id)
+
+        def position(sort_key, id_key, ph=ph) -> list:
+            """The phase's and the cursor's conditions, on the given forms of the sort column and the id."""
+            if ph == 1:
+                conds = [sort_key.is_(None)]
+                if last_id is not None and ph == phase:
+                    conds.append(cmp(id_key, last_id))
+                return conds
+            conds = [sort_key.is_not(None)] if nullable else []
             if last_id is not None and ph == phase:
-                position.append(cmp(col, value) if col is Asset.id else cmp(sa.tuple_(col, Asset.id),
-                                                                            sa.tuple_(value, last_id)))
-        else:
-            keys = (Asset.id,)
-            position.append(col.is_(None))
-            if last_id is not None and ph == phase:
-                position.append(cmp(Asset.id, last_id))
-        rows.extend(_phase_rows(select, entities, plans, keys, forward_desc, position, want - len(rows)))
+                conds.append(cmp(sort_key, value) if col is Asset.id
+                             else cmp(sa.tuple_(sort_key, id_key), sa.tuple_(value, last_id)))
+            return conds
+        rows.extend(_phase_rows(select, entities, plans, col, keys, forward_desc, position, want - len(rows)))
         if len(rows) >= want:
             break
     return rows
 
 
-def _phase_rows(select, entities: bool, plans: FilterPlans, keys: tuple, descending: bool, position: list,
+def _unindexed(expr):
+    # coalesce(x, x) is x, and no index is built on it: an order or a range on it cannot steer the plan.
+    return sa.func.coalesce(expr, expr)
+
+
+def _phase_rows(select, entities: bool, plans: FilterPlans, col, keys: tuple, descending: bool, position,
                 want: int) -> list:
     """Fetch up to `want` rows of one phase in `keys` order: walk the sort index a bounded way, then collect."""
     order = [k.desc() if descending else k.asc() for k in keys]
@@ -181,27 +197,110 @@ def _phase_rows(select, entities: bool, plans: FilterPlans, keys: tuple, descend
         result = db.session.execute(select.where(*conds).order_by(*order).limit(limit))
         return list(result.scalars() if entities else result.all())
 
+    def before(exprs, edge_row, inverted: bool = False):
+        """`exprs` come before the edge in the walk's order (inverted: at or after it), as an index range."""
+        key, edge = (exprs[0], edge_row[0]) if len(keys) == 1 else (sa.tuple_(*exprs), sa.tuple_(*edge_row))
+        if inverted:
+            return key <= edge if descending else key >= edge
+        return key > edge if descending else key < edge
+
+    walk_position = position(col, Asset.id)
     if not plans.filtered:  # nothing to test: the walk fills the page at once
-        return fetch([*plans.walk, *position], want)
-    # Where the walk would pass WALK_BUDGET rows of the frame (an index-only read of the sort index).
-    bound = db.session.execute(sa.select(*keys).where(*plans.frame, *position).order_by(*order)
-                               .offset(WALK_BUDGET).limit(1)).first()
-    if bound is None:  # the frame ends within the budget: the walk is short whatever the filters
-        return fetch([*plans.walk, *position], want)
-    key = keys[0] if len(keys) == 1 else sa.tuple_(*keys)
-    edge = bound[0] if len(keys) == 1 else sa.tuple_(*bound)
-    rows = fetch([*plans.walk, *position, key > edge if descending else key < edge], want)
-    if len(rows) < want:
-        # Sparse: the ids of the rest come through the filters' indexes, sorted by an expression so
-        # the sort index cannot drive the plan (coalesce(x, x) is x, and no index is built on it);
-        # only the page's rows are then read whole, with their units.
-        unindexed = [sa.func.coalesce(k, k) for k in keys]
-        ids = list(db.session.scalars(
-            sa.select(Asset.id).where(*plans.collect, *position, key <= edge if descending else key >= edge)
-            .order_by(*(u.desc() if descending else u.asc() for u in unindexed)).limit(want - len(rows))))
-        if ids:
-            rows += fetch([Asset.id.in_(ids)], len(ids))
+        return fetch([*plans.walk, *walk_position], want)
+    rows: list = []
+    segment: list = []  # at or after the previous window's edge
+    budget, bound = WALK_BUDGET, None
+    for _window in range(2):
+        # Where the walk would pass `budget` rows of the frame (an index-only read of the sort index).
+        bound = db.session.execute(sa.select(*keys).where(*plans.frame, *walk_position, *segment).order_by(*order)
+                                   .offset(budget).limit(1)).first()
+        if bound is None:  # the frame ends within the budget: the walk is short whatever the filters
+            return rows + fetch([*plans.walk, *walk_position, *segment], want - len(rows))
+        found = fetch([*plans.walk, *walk_position, *segment, before(keys, bound)], want - len(rows))
+        rows += found
+        if len(rows) >= want:
+            return rows
+        segment = [before(keys, bound, inverted=True)]
+        if not found:
+            break
+        # Some matched: walk on as far as their density says a page needs, with a margin, if that is not far.
+        budget = min(WALK_BUDGET * EXTENDED_WALK, -(-3 * (want - len(rows)) * budget // (2 * len(found))))
+        if budget >= WALK_BUDGET * EXTENDED_WALK:
+            break
+    ids = _collect_ids(plans, col, keys, descending, position, lambda exprs: before(exprs, bound, inverted=True),
+                       want - len(rows))
+    if ids:
+        rows += fetch([Asset.id.in_(ids)], len(ids))
     return rows
+
+
+def _collect_ids(plans: FilterPlans, col, keys: tuple, descending: bool, position, beyond, limit: int) -> list[int]:
+    """Return the ids of the next `limit` matches beyond the walk's edge, in `keys` order, found by the filters' indexes.
+
+    `position(sort_key, id_key)` and `beyond(exprs)` give the cursor's and the edge's conditions on
+    the forms of the keys the plan uses. Which plan depends on what the indexes can answer alone:
+    - a date range holding at most FEW_CANDIDATES ids (or none): those ids, each row read;
+    - in id order with filters of `plans.equal` and no date range: those filters' (category, column,
+      id) indexes are read in id order and merged, and a row is read only for a candidate they all
+      hold, until the page is full (a date range, not in id order, would test row after row);
+    - otherwise the order, the cursor and the edge are put on unindexed forms of the keys, so that
+      no sort index can drive the plan: SQLite (one index per table) intersects the filters' indexes
+      first; PostgreSQL ANDs their bitmaps itself, led by a filter with few ids when there is one.
+    """
+    def ordered(exprs):
+        return [e.desc() if descending else e.asc() for e in exprs]
+
+    hidden = [_unindexed(k) for k in keys]
+    sort_key, id_key = _unindexed(col), _unindexed(Asset.id)
+    source, tests = sa.select(Asset.id), plans.collect
+    arms = plans.arms()
+    if plans.dates and arms:
+        # A date range is not in id order and the planners misjudge it (most 医疗设备 are young, and
+        # both estimate over all categories): when it holds few ids, they lead and are read one by one.
+        dates, columns = arms[-1]
+        few = _few_ids(dates, columns)
+        if few is not None:
+            if not few:
+                return []
+            return list(db.session.scalars(source.where(Asset.id.in_(few), *tests, *position(sort_key, id_key),
+                                                         beyond(hidden)).order_by(*ordered(hidden)).limit(limit)))
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
+    if keys == (Asset.id,) and plans.equal and not plans.dates and plans.category is not None:
+        drivers = [aliased(Asset, name=f"arm_{n}") for n in range(len(plans.equal))]
+        lead = drivers[0]
+        stmt = sa.select(lead.id)
+        for other in drivers[1:]:
+            stmt = stmt.join(other, other.id == lead.id)
+        stmt = stmt.join(Asset, Asset.id == lead.id)
+        for driver, (column, value) in zip(drivers, plans.equal):
+            stmt = stmt.where(driver.category == plans.category, getattr(driver, column.key) == value)
+        stmt = stmt.where(*plans.unarmed, *position(lead.id if col is Asset.id else col, lead.id),
+                          beyond([lead.id]))
+        return list(db.session.scalars(stmt.order_by(*ordered([lead.id])).limit(limit)))
+    if len(arms) >= 2 and sqlite:
+        # Each arm reads its index alone, and only their common ids reach the rows.
+        candidates = sa.intersect(*(sa.select(Asset.id).where(arm) for arm, _columns in arms)).subquery("candidates")
+        source, tests = source.join(candidates, candidates.c.id == Asset.id), plans.unarmed
+    elif len(arms) >= 2:
+        # PostgreSQL ANDs the indexes' bitmaps itself; an arm with few ids leads where there is one.
+        for arm, columns in arms:
+            few = _few_ids(arm, columns)
+            if few is not None:
+                if not few:
+                    return []
+                tests = [Asset.id.in_(few), *tests]
+                break
+    return list(db.session.scalars(source.where(*tests, *position(sort_key, id_key), beyond(hidden))
+                                   .order_by(*ordered(hidden)).limit(limit)))
+
+
+def _few_ids(arm, columns) -> list[int] | None:
+    """Return the ids `arm` holds if at most FEW_CANDIDATES, else None (an index-only read of its index).
+
+    Read in the index's order, so that no scan "until the limit is reached" looks cheaper to the planner.
+    """
+    ids = list(db.session.scalars(sa.select(Asset.id).where(arm).order_by(*columns).limit(FEW_CANDIDATES + 1)))
+    return ids if len(ids) <= FEW_CANDIDATES else None
 
 
 def count_assets(f: AssetFilters, user, as_of: date | None = None) -> int:
