@@ -265,7 +265,7 @@ def _collect_ids(plans: FilterPlans, col, keys: tuple, descending: bool, positio
             return list(db.session.scalars(source.where(Asset.id.in_(few), *tests, *position(sort_key, id_key),
                                                          beyond(hidden)).order_by(*ordered(hidden)).limit(limit)))
     sqlite = db.session.get_bind().dialect.name == "sqlite"
-    if keys == (Asset.id,) and plans.equal and not plans.dates and plans.category is not None:
+    if keys == (Asset.id,) and plans.equal and plans.category is not None:
         drivers = [aliased(Asset, name=f"arm_{n}") for n in range(len(plans.equal))]
         lead = drivers[0]
         stmt = sa.select(lead.id)
@@ -274,6 +274,9 @@ def _collect_ids(plans: FilterPlans, col, keys: tuple, descending: bool, positio
         stmt = stmt.join(Asset, Asset.id == lead.id)
         for driver, (column, value) in zip(drivers, plans.equal):
             stmt = stmt.where(driver.category == plans.category, getattr(driver, column.key) == value)
+        if plans.dates:  # not in id order: its index's ids are gathered once and looked up
+            dates, _columns = arms[-1]
+            stmt = stmt.where(lead.id.in_(sa.select(Asset.id).where(dates)))
         stmt = stmt.where(*plans.unarmed, *position(lead.id if col is Asset.id else col, lead.id),
                           beyond([lead.id]))
         return list(db.session.scalars(stmt.order_by(*ordered([lead.id])).limit(limit)))
