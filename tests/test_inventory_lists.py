@@ -28,10 +28,11 @@ def fleet(ctx):
     return assets
 
 
-def _walk(f, user, limit):
+def walk_pages(f, user, limit, **options):
+    """Walk every page forwards, then back from the last; return (ids forwards, ids backwards, pages)."""
     seen, cursor, pages = [], None, []
     while True:
-        page = queries.list_assets(f, user, cursor, limit)
+        page = queries.list_assets(f, user, cursor, limit, **options)
         pages.append(page)
         seen.extend(a.id for a in page.items)
         if not page.next_cursor:
@@ -40,7 +41,7 @@ def _walk(f, user, limit):
     back = []
     page = pages[-1]
     while page.prev_cursor:
-        page = queries.list_assets(f, user, page.prev_cursor, limit)
+        page = queries.list_assets(f, user, page.prev_cursor, limit, **options)
         back = [a.id for a in page.items] + back
     return seen, back, pages
 
@@ -54,7 +55,7 @@ def test_keyset_walk_matches_full_sort(fleet, sort):
     missing = [a for a in fleet if getattr(a, key) is None]
     expected = [a.id for a in sorted(present, key=lambda a: (getattr(a, key), a.id), reverse=sort.startswith("-"))]
     expected += sorted((a.id for a in missing), reverse=sort.startswith("-"))  # NULLs last, by id
-    seen, back, pages = _walk(f, user, limit=4)
+    seen, back, pages = walk_pages(f, user, limit=4)
     assert seen == expected
     assert back == expected[:len(back)] and len(back) == len(expected) - len(pages[-1].items)
     assert pages[0].prev_cursor is None

@@ -18,6 +18,7 @@ from registry.assets.models import EXPRESSION_INDEXES, Asset
 from registry.enums import Category, ConditionGrade, LifecycleStatus
 from registry.extensions import db
 from tests.factories import make_asset, make_unit, make_user
+from tests.test_inventory_lists import walk_pages
 
 SORTS = ["id", "-id", "code", "-code", "commissioned_on", "-commissioned_on"]
 
@@ -42,20 +43,11 @@ def fleet(ctx):
 
 
 def _walk(f, user, limit):
-    seen, cursor, pages = [], None, []
-    while True:
-        page = queries.list_assets(f, user, cursor, limit, summary=True)
-        pages.append(page)
-        seen.extend(a.id for a in page.items)
-        if not page.next_cursor:
-            break
-        cursor = page.next_cursor
-    back = []
-    page = pages[-1]
-    while page.prev_cursor:
-        page = queries.list_assets(f, user, page.prev_cursor, limit, summary=True)
-        back = [a.id for a in page.items] + back
-    return seen, back, pages
+    return walk_pages(f, user, limit, summary=True)
+
+
+def _page(args: dict, user, limit: int):
+    return queries.list_assets(parse_filters(MultiDict(args), Category.ELEVATOR), user, limit=limit, summary=True)
 
 
 def _expected(f, sort: str) -> list[int]:
@@ -121,17 +113,15 @@ def test_a_sparse_filter_is_collected_and_a_dense_one_is_walked(fleet, monkeypat
     monkeypatch.setattr(queries, "EXTENDED_WALK", 2)
     user = make_user("taskforce")
     statements.clear()
-    page = queries.list_assets(parse_filters(MultiDict({"status": "scrapped"}), Category.ELEVATOR), user, limit=5,
-                               summary=True)
+    page = _page({"status": "scrapped"}, user, 5)
     assert [r.status for r in page.items] == [LifecycleStatus.SCRAPPED] * 3
     # 10 walked rows held one scrapped elevator: at that density a page is 40 rows away, past 2 budgets.
     assert _collected(statements) == 1
     statements.clear()
-    page = queries.list_assets(parse_filters(MultiDict({"grade": "bad"}), Category.ELEVATOR), user, limit=4,
-                               summary=True)
+    page = _page({"grade": "bad"}, user, 4)
     assert len(page.items) == 4 and _collected(statements) == 0  # 10 walked rows held 5 bad ones
     statements.clear()
-    queries.list_assets(parse_filters(MultiDict({}), Category.ELEVATOR), user, limit=4, summary=True)
+    _page({}, user, 4)
     assert len(statements) == 1  # no filter: one walk, no bound
 
 
@@ -139,8 +129,7 @@ def test_a_few_matches_in_the_first_walk_walk_on_instead_of_collecting(fleet, mo
     monkeypatch.setattr(queries, "WALK_BUDGET", 10)
     user = make_user("taskforce")
     statements.clear()
-    page = queries.list_assets(parse_filters(MultiDict({"status": "scrapped"}), Category.ELEVATOR), user, limit=3,
-                               summary=True)
+    page = _page({"status": "scrapped"}, user, 3)
     assert [r.status for r in page.items] == [LifecycleStatus.SCRAPPED] * 3
     assert _collected(statements) == 0  # one in the first 10 rows: the other two within the 40 walked next
 
