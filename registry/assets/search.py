@@ -51,6 +51,10 @@ _AS_LETTERS = str.maketrans(PUNCTUATION, PUNCTUATION_LETTERS)
 # Candidates taken from an index. More than this: the keyword is common, and walking the list's
 # sort index while testing each row finds a page sooner than collecting every match.
 PROBE = 500
+# Before any index is asked, the keyword is tested on the first SAMPLE rows of the page's frame; with
+# DENSE matches there (0.8 %) the list's walk fills a page within its windows (queries.WALK_BUDGET).
+SAMPLE = 2000
+DENSE = 16
 # Units a probe names by id; more are matched inside the statement (the units scanned once).
 PROBE_UNITS = 200
 # Owner or user units looked up by id; more than this and membership is tested row by row.
@@ -169,6 +173,16 @@ def _community(q: str):
     return ElevatorDetail.residential_community.contains(q, autoescape=True)
 
 
+def _community_of_row(q: str):
+    """The row's own 小区 contains `q`: an elevator's detail looked up by its key, row by row.
+
+    A scalar subquery keyed by the row: EXISTS would let PostgreSQL hash a scan of every 小区 first.
+    """
+    community = sa.select(ElevatorDetail.residential_community).where(ElevatorDetail.asset_id == Asset.id)
+    return sa.and_(Asset.category == Category.ELEVATOR,
+                   community.scalar_subquery().contains(q, autoescape=True))
+
+
 def like_condition(q: str):
     """The plain definition: `q` is part of the name, address, owner/user unit name or 小区 (a scan)."""
     units = _units_named(q)
@@ -238,38 +252,60 @@ def _probe_units(q: str, within: list, limit: int) -> list[int]:
     return sorted(found)
 
 
+def _sample_matches(q: str, within: list, category: Category | None, tests: list) -> int:
+    """Count the first SAMPLE rows of the page's frame (`category`, id order) meeting `within` and any of `tests`.
+
+    A bounded read (a range of the id or (category, id) index, each row tested), whatever the
+    keyword's frequency: what the list's walk of its sort index would find over that many rows.
+    """
+    frame = [Asset.category == category] if category else []
+    edge = db.session.scalar(sa.select(Asset.id).where(*frame).order_by(Asset.id).offset(SAMPLE - 1).limit(1))
+    window = [] if edge is None else [Asset.id <= edge]
+    hits = sa.select(Asset.id).where(*frame, *within, *window, sa.or_(*tests)).limit(DENSE)
+    return db.session.scalar(sa.select(sa.func.count()).select_from(hits.subquery()))
+
+
 def text_condition(q: str, within=(), category: Category | None = None, probe: int | None = None):
     """Return the SQL condition "`q` matches" (same rows as `like_condition`), planned from the indexes.
 
-    Each source (name/address, units, 小区) is asked for at most `probe` + 1 matches among the rows
-    the list's other conditions `within` (and `category`, which they contain) let through. A source
-    with fewer contributes its exact ids; a source with more (a common word such as 电梯) contributes
-    its row-by-row test, which the list's index walk satisfies within a page. When the words alone
-    are that common, the units are tested row by row without a probe. No match anywhere is `false`:
-    nothing is scanned.
+    First a bounded sample: the first SAMPLE rows of the page's frame meeting the list's other
+    conditions `within` (and `category`, which they contain) are tested row by row. When at least
+    DENSE of them match, the keyword is common (电梯, 路): the list's walk of its sort index fills a
+    page within a few windows, so every source is a row test and no index is asked (a GIN bitmap
+    cannot stop at a limit: a common trigram costs its whole posting list, and each candidate a
+    recheck). Otherwise each source (name/address, units, 小区) is asked its index for at most
+    `probe` + 1 matches among the rows `within` lets through: a source with fewer contributes its
+    exact ids, one with more its row test. No match anywhere is `false`: nothing is scanned.
     """
     limit = (probe or PROBE) + 1
     within = list(within)
+    units = unit_condition(q)
+    community = _community_of_row(q)
+    sources = [_own_words(q), units]
+    if category in (None, Category.ELEVATOR):
+        sources.append(community)
+    if probe is None and _sample_matches(q, within, category, sources) >= DENSE:
+        return sa.or_(*sources)
     ids: set[int] = set()
     row_tests = []
     own = _probe_own_words(q, within, category, limit)
     dense = len(own) >= limit
     if dense:
-        row_tests.append(_own_words(q))
+        row_tests.append(sources[0])
     else:
         ids.update(own)
     # Where the words alone fill pages, the walk is short: test the units row by row there too.
     by_unit = [] if dense else _probe_units(q, within, limit)
     if dense or len(by_unit) >= limit:
-        row_tests.append(unit_condition(q))
+        row_tests.append(units)
     else:
         ids.update(by_unit)
     if category in (None, Category.ELEVATOR):
-        community = _probe_community(q, within, limit)
-        if len(community) >= limit:
-            row_tests.append(sa.exists().where(ElevatorDetail.asset_id == Asset.id, _community(q)))
+        found = _probe_community(q, within, limit)
+        if len(found) >= limit:
+            row_tests.append(community)
         else:
-            ids.update(community)
+            ids.update(found)
     if ids:
         row_tests.append(Asset.id.in_(sorted(ids)))
     return sa.or_(*row_tests) if row_tests else sa.false()
