@@ -50,7 +50,7 @@ PUNCTUATION_LETTERS = "".join(chr(0xA010 + i) for i in range(len(PUNCTUATION)))
 _AS_LETTERS = str.maketrans(PUNCTUATION, PUNCTUATION_LETTERS)
 # Candidates taken from an index. More than this: the keyword is common, and walking the list's
 # sort index while testing each row finds a page sooner than collecting every match.
-PROBE = 500
+PROBE = 2000
 # Before any index is asked, the keyword is tested on the first SAMPLE rows of the page's frame; with
 # DENSE matches there (0.8 %) the list's walk fills a page within its windows (queries.WALK_BUDGET).
 SAMPLE = 2000
