@@ -178,7 +178,8 @@ def _community_of_row(q: str):
 
     A scalar subquery keyed by the row: EXISTS would let PostgreSQL hash a scan of every 小区 first.
     """
-    community = sa.select(ElevatorDetail.residential_community).where(ElevatorDetail.asset_id == Asset.id)
+    community = (sa.select(ElevatorDetail.residential_community).where(ElevatorDetail.asset_id == Asset.id)
+                 .correlate_except(ElevatorDetail))
     return sa.and_(Asset.category == Category.ELEVATOR,
                    community.scalar_subquery().contains(q, autoescape=True))
 
