@@ -134,6 +134,29 @@ def test_a_few_matches_in_the_first_walk_walk_on_instead_of_collecting(fleet, mo
     assert _collected(statements) == 0  # one in the first 10 rows: the other two within the 40 walked next
 
 
+@pytest.mark.parametrize("wide", [0, 10**6])
+@pytest.mark.parametrize("args", [
+    {"township": "龙湖镇", "grade": "good", "age_min": "10"},
+    {"grade": "bad", "status": "in_use", "age_max": "20"},
+    {"township": "新建路街道", "status": "in_use", "age_min": "12"},
+])
+def test_a_date_range_beside_merged_indexes_is_looked_up_or_tested_on_each_row(fleet, monkeypatch, statements,
+                                                                                 wide, args):
+    """A narrow range's ids are gathered once; a wide one is tested on each candidate row: the same pages."""
+    monkeypatch.setattr(queries, "WALK_BUDGET", 5)
+    monkeypatch.setattr(queries, "FEW_CANDIDATES", 1)  # the range does not lead on its own
+    monkeypatch.setattr(queries, "WIDE_RANGE", wide)
+    user = make_user("taskforce")
+    f = parse_filters(MultiDict(args), Category.ELEVATOR)
+    expected = _expected(f, "id")
+    statements.clear()
+    seen, back, pages = _walk(f, user, limit=3)
+    assert seen == expected and len(expected) > 3
+    assert back == expected[:len(back)] and len(back) == len(expected) - len(pages[-1].items)
+    merged = [s for s in statements if "arm_0" in s]
+    assert merged and all(("arm_0.id IN (SELECT" in s) == bool(wide) for s in merged)
+
+
 @pytest.mark.parametrize("args, codes", [
     ({"year": "2012"}, ["CAR-006"]),  # registered 2012 (commissioned 2011); CAR-007 was commissioned in 2012
     ({"year": "2009"}, ["CAR-003", "CAR-004"]),  # registered 2009; unregistered, commissioned 2009
