@@ -1,5 +1,5 @@
 # make run   fresh clone -> venv, install, migrate, demo data, serve at http://127.0.0.1:5000
-# make test  the whole suite, on SQLite and then on PostgreSQL
+# make test  the whole suite, on SQLite and on PostgreSQL at the same time
 # make fuzz  the long API fuzz run (schemathesis), on SQLite and then on PostgreSQL
 SHELL := /bin/bash
 VENV ?= .venv
@@ -54,7 +54,9 @@ demo: migrate
 	$(FLASK) registry seed-demo-users
 	$(FLASK) registry jobs run nightly-evaluation
 
-test: test-sqlite test-pg
+# The two suites run side by side (one per core); each one's output is printed whole when it ends.
+test: setup
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-pg
 
 test-sqlite: setup
 	$(PY) -m pytest -q $(PYTEST_ARGS)
