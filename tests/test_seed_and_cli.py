@@ -139,3 +139,44 @@ def test_commands_name_an_unknown_department_or_user_in_chinese(runner, args, me
     result = runner.invoke(args=["registry", *args])
     assert result.exit_code != 0
     assert message in result.output
+
+
+def test_a_large_seed_copies_its_drawn_rows_with_their_own_codes_identifiers_and_dates(app, monkeypatch):
+    import registry.demo.inventory as demo
+    from registry.assets.codes import code_for
+    from registry.assets.filters import keyword_condition
+    from registry.assets.models import DETAIL_MODELS, ElevatorDetail, OfficialCarDetail
+    monkeypatch.setattr(demo, "GROWTH_BASE", 200)
+    monkeypatch.setattr(demo, "BULK_INDEX_THRESHOLD", 100)  # the deferred indexes and keyword index too
+    with app.app_context():
+        totals = demo.seed_demo(530)
+        rows = db.session.execute(sa.select(Asset.id, Asset.code, Asset.category, Asset.commissioned_on,
+                                            Asset.condition_grade, Asset.owner_unit_id).order_by(Asset.id)).all()
+        assert [r.id for r in rows] == list(range(1, 531))
+        counts = dict(db.session.execute(sa.select(Asset.category, sa.func.count()).group_by(Asset.category)).all())
+        assert totals == {c.label: counts[c] for c in Category}
+        # Every category's codes run 1..n without a gap, as if each row had been drawn.
+        for category in Category:
+            codes = sorted(r.code for r in rows if r.category is category)
+            assert codes == [code_for(category, i) for i in range(1, counts[category] + 1)]
+        by_id = {r.id: r for r in rows}
+        for copy in rows[200:]:
+            source = by_id[(copy.id - 1) % 200 + 1]
+            assert (copy.category, copy.condition_grade, copy.owner_unit_id) == \
+                   (source.category, source.condition_grade, source.owner_unit_id)
+            if source.commissioned_on is None:
+                assert copy.commissioned_on is None
+            else:
+                assert 0 <= (source.commissioned_on - copy.commissioned_on).days <= 60
+        assert sum(by_id[i].commissioned_on != by_id[i - 200].commissioned_on for i in range(201, 401)
+                   if by_id[i].commissioned_on) > 150
+        for category, model in DETAIL_MODELS.items():
+            assert db.session.scalar(sa.select(sa.func.count()).select_from(model)) == counts[category]
+        # Identifiers are made from the copy's own id, like the drawn rows' (unique where the schema says so).
+        regs = dict(db.session.execute(sa.select(ElevatorDetail.asset_id, ElevatorDetail.registration_code)).all())
+        assert all(code == f"3110410{asset_id:013d}" for asset_id, code in regs.items())
+        plates = db.session.scalars(sa.select(OfficialCarDetail.plate_number)).all()
+        assert len(set(plates)) == len(plates) and all(p.startswith("豫A") for p in plates)
+        # The keyword index holds the copies.
+        last = rows[-1]
+        assert last.id in db.session.scalars(sa.select(Asset.id).where(keyword_condition(last.code))).all()
