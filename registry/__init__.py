@@ -113,6 +113,7 @@ def _configure_sqlite(app: Flask) -> None:
 
     with app.app_context():
         engine = db.engine
+    mmap_size = int(app.config["SQLITE_MMAP_SIZE"])
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record):
@@ -121,6 +122,7 @@ def _configure_sqlite(app: Flask) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute(f"PRAGMA mmap_size={mmap_size}")
         cur.close()
         # The keyword-search triggers (migration 0019) call this function on every write of an asset.
         register_sqlite_function(dbapi_conn)

@@ -30,6 +30,16 @@ def test_config_from_environment(monkeypatch, tmp_path):
     assert app.config["LOGIN_MAX_ATTEMPTS"] == 7
 
 
+@pytest.mark.parametrize("setting,expected", [(None, 1024 ** 3), ("0", 0), ("268435456", 268435456)])
+def test_sqlite_reads_through_a_memory_map_of_the_configured_size(monkeypatch, tmp_path, setting, expected):
+    if setting is not None:
+        monkeypatch.setenv("REGISTRY_SQLITE_MMAP_SIZE", setting)
+    app = create_app({"DATABASE_URL": "sqlite:///" + str(tmp_path / "m.db"), "SECRET_KEY": "x"})
+    with app.app_context():
+        assert db.session.execute(sa.text("PRAGMA mmap_size")).scalar() == expected
+        db.engine.dispose()
+
+
 def test_default_database_is_instance_sqlite(monkeypatch):
     monkeypatch.delenv("REGISTRY_DATABASE_URL", raising=False)
     app = create_app()
