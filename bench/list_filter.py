@@ -3,7 +3,7 @@
 Usage (scratch databases outside the repository):
     python bench/list_filter.py --url sqlite:////tmp/inv-bench/1m.db --count 1000000
     python bench/list_filter.py --url postgresql+psycopg://registry:registry@127.0.0.1:5432/DB --count 1000000
-    # faster: seed 100,000 with seed_demo, then copy those rows (shifted ids, suffixed codes) up to 1,000,000
+    # or grow a database seeded smaller earlier: copy its rows (new ids and codes) up to 1,000,000
     python bench/list_filter.py --url ... --count 100000 --grow-to 1000000
 
 The database is migrated and seeded with `seed_demo(count)` when it holds no assets. Each scenario
@@ -38,34 +38,19 @@ def _pct(values, q):
 
 
 def _grow(target: int) -> None:
-    """Copy the seeded demo rows with shifted ids until `target` assets exist (INSERT ... SELECT, in SQL).
+    """Copy the seeded demo rows (`registry.demo.inventory.copy_demo_rows`, in SQL) until `target` assets exist.
 
-    `seed_demo` builds rows in Python (about 1,000 rows/s on a busy 2-core machine); copying the
-    demo keeps its distributions (categories, townships, grades, ages) and takes seconds.
+    For a scratch database seeded smaller earlier; `seed_demo` itself copies its drawn rows above 50,000.
     """
-    from registry.assets.models import DETAIL_MODELS, Asset
-    base = db.session.scalar(sa.select(sa.func.max(Asset.id)))
+    from registry.assets.models import Asset
+    from registry.demo.inventory import copy_demo_rows
     have = db.session.scalar(sa.select(sa.func.count()).select_from(Asset))
     if have >= target:
         return
     started = time.perf_counter()
-    unique_text = {"code", "registration_code", "plate_number"}
-    copies = -(-target // base)
-    for k in range(have // base, copies):
-        for table in [Asset.__table__] + [m.__table__ for m in DETAIL_MODELS.values()]:
-            key = table.c.id if "id" in table.c and table.name == "assets" else table.c.asset_id
-            cols, exprs = [], []
-            for col in table.c:
-                cols.append(col.name)
-                if col is key:
-                    exprs.append(col + k * base)
-                elif col.name in unique_text:
-                    exprs.append(sa.case((col.is_(None), None), else_=col + f"-{k}"))
-                else:
-                    exprs.append(col)
-            limit = target - k * base
-            db.session.execute(table.insert().from_select(cols, sa.select(*exprs).where(key <= min(base, limit))))
-        db.session.commit()
+    per_category = dict(db.session.execute(sa.select(Asset.category, sa.func.count()).group_by(Asset.category)).all())
+    copy_demo_rows(1, have, target, per_category)
+    db.session.commit()
     print(f"grew the demo from {have:,} to {db.session.scalar(sa.select(sa.func.count()).select_from(Asset)):,} "
           f"assets by copying it, in {time.perf_counter() - started:.1f} s")
 

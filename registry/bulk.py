@@ -51,6 +51,29 @@ def refresh_statistics(tables: Iterable[sa.Table], rows_written: int) -> None:
     db.session.commit()
 
 
+@contextmanager
+def foreign_keys_checked_after(conn, tables: Sequence[sa.Table]):
+    """On PostgreSQL, check the foreign keys of `tables` once after the block instead of row by row.
+
+    PostgreSQL checks each row's references with a trigger (about 5 µs each, three on an asset);
+    a bulk load drops the constraints and adds them back, which validates every row in one join.
+    Same transaction: a failure, or a reference left dangling, rolls everything back. SQLite's checks
+    are cheap and left as they are.
+    """
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    names = ", ".join(f"'{t.name}'::regclass" for t in tables)
+    saved = conn.execute(sa.text(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        f"WHERE contype = 'f' AND conrelid IN ({names}) ORDER BY conrelid, conname")).all()
+    for table, name, _definition in saved:
+        conn.execute(sa.text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
+    yield
+    for table, name, definition in saved:
+        conn.execute(sa.text(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'))
+
+
 def chunked(values: Iterable, size: int = IN_LIST_CHUNK) -> Iterable[list]:
     """Yield `values` in lists of at most `size` (for IN lists that could outgrow a statement's parameters)."""
     batch: list = []

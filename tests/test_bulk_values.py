@@ -27,3 +27,36 @@ def test_column_conversion_agrees_with_converting_each_value():
     assert converted[0][3] == "2015-06-01" and converted[1][3] != converted[0][3]
     assert [r[5] for r in converted] == ["1.0", "1.00", "1", None]
     assert converted[0][4] == converted[1][4] == "2026-12-01 04:00:00.000000"
+
+
+def _foreign_keys(table: str) -> list[str]:
+    import sqlalchemy as sa
+    from registry.extensions import db
+    if db.engine.dialect.name == "postgresql":
+        return sorted(db.session.scalars(sa.text(
+            f"SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'f' AND conrelid = '{table}'::regclass")))
+    return sorted(str(fk) for fk in sa.inspect(db.engine).get_foreign_keys(table))
+
+
+def test_foreign_keys_checked_after_a_load_come_back_and_refuse_a_dangling_reference(ctx):
+    import pytest
+    import sqlalchemy as sa
+    from registry.assets.models import Asset
+    from registry.bulk import bulk_insert, foreign_keys_checked_after
+    from registry.extensions import db
+    from tests import factories
+    before = _foreign_keys("assets")
+    assert before
+    asset = factories.make_asset(Category.ELEVATOR)
+    db.session.commit()
+    columns = ["id", "code", "category", "name", "owner_unit_id", "department_id", "township", "status", "version",
+               "created_at", "updated_at"]
+    row = (asset.id + 100, "XZ-DT-9999999", Category.ELEVATOR, "乘客电梯", 987654, asset.department_id,
+           asset.township, LifecycleStatus.IN_USE, 1, datetime.now(timezone.utc), datetime.now(timezone.utc))
+    with pytest.raises(sa.exc.IntegrityError):  # unit 987654 does not exist: refused, here or at the end
+        with foreign_keys_checked_after(db.session.connection(), [Asset.__table__]):
+            bulk_insert(Asset.__table__, columns, [row])
+        db.session.flush()
+    db.session.rollback()
+    assert _foreign_keys("assets") == before
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Asset)) == 1

@@ -144,8 +144,10 @@ def test_commands_name_an_unknown_department_or_user_in_chinese(runner, args, me
 def test_a_large_seed_copies_its_drawn_rows_with_their_own_codes_identifiers_and_dates(app, monkeypatch):
     import registry.demo.inventory as demo
     from registry.assets.codes import code_for
+    from registry.assets import search
     from registry.assets.filters import keyword_condition
     from registry.assets.models import DETAIL_MODELS, ElevatorDetail, OfficialCarDetail
+    from registry.orgs.models import Unit
     monkeypatch.setattr(demo, "GROWTH_BASE", 200)
     monkeypatch.setattr(demo, "BULK_INDEX_THRESHOLD", 100)  # the deferred indexes and keyword index too
     with app.app_context():
@@ -177,6 +179,11 @@ def test_a_large_seed_copies_its_drawn_rows_with_their_own_codes_identifiers_and
         assert all(code == f"3110410{asset_id:013d}" for asset_id, code in regs.items())
         plates = db.session.scalars(sa.select(OfficialCarDetail.plate_number)).all()
         assert len(set(plates)) == len(plates) and all(p.startswith("豫A") for p in plates)
-        # The keyword index holds the copies.
-        last = rows[-1]
-        assert last.id in db.session.scalars(sa.select(Asset.id).where(keyword_condition(last.code))).all()
+        # The keyword indexes hold the copies and the units (built once, after the load).
+        last = db.session.get(Asset, rows[-1].id)
+        owner = db.session.scalar(sa.select(Unit.name).where(Unit.id == last.owner_unit_id))
+        for word in (last.address, owner, last.name):
+            found = db.session.scalars(sa.select(Asset.id).where(keyword_condition(word)).order_by(Asset.id)).all()
+            assert last.id in found
+            assert found == db.session.scalars(sa.select(Asset.id).where(search.like_condition(word))
+                                               .order_by(Asset.id)).all()
