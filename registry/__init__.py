@@ -115,6 +115,14 @@ def _configure_sqlite(app: Flask) -> None:
         engine = db.engine
     mmap_size = int(app.config["SQLITE_MMAP_SIZE"])
 
+    class _SQLiteCompiler(engine.dialect.statement_compiler):
+        """SQLAlchemy's SQLite compiler drops table hints; this one writes them (`INDEXED BY`, registry.assets.queries)."""
+
+        def get_from_hint_text(self, table, text):
+            return text
+
+    engine.dialect.statement_compiler = _SQLiteCompiler
+
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record):
         # SQLite ignores foreign keys unless asked, and WAL lets readers work during a write.

@@ -157,6 +157,22 @@ def test_a_date_range_beside_merged_indexes_is_looked_up_or_tested_on_each_row(f
     assert merged and all(("arm_0.id IN (SELECT" in s) == bool(wide) for s in merged)
 
 
+def test_merged_arms_after_the_first_read_their_own_index_on_sqlite(fleet, monkeypatch, statements):
+    """SQLite is told to probe each further arm's (category, column, id) index, not the candidate's row."""
+    monkeypatch.setattr(queries, "WALK_BUDGET", 5)
+    user = make_user("taskforce")
+    f = parse_filters(MultiDict({"township": "龙湖镇", "grade": "good", "status": "in_use"}), Category.ELEVATOR)
+    expected = _expected(f, "id")
+    statements.clear()
+    seen, _back, _pages = _walk(f, user, limit=3)
+    assert seen == expected and len(expected) > 3
+    merged = [s for s in statements if "arm_0" in s]
+    assert merged
+    hinted = ["AS arm_1 INDEXED BY ix_assets_category_", "AS arm_2 INDEXED BY ix_assets_category_"]
+    sqlite = db.engine.dialect.name == "sqlite"
+    assert all(all((h in s) == sqlite for h in hinted) and "arm_0 INDEXED BY" not in s for s in merged)
+
+
 @pytest.mark.parametrize("args, codes", [
     ({"year": "2012"}, ["CAR-006"]),  # registered 2012 (commissioned 2011); CAR-007 was commissioned in 2012
     ({"year": "2009"}, ["CAR-003", "CAR-004"]),  # registered 2009; unregistered, commissioned 2009

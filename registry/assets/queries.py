@@ -272,8 +272,12 @@ def _collect_ids(plans: FilterPlans, col, keys: tuple, descending: bool, positio
         for other in drivers[1:]:
             stmt = stmt.join(other, other.id == lead.id)
         stmt = stmt.join(Asset, Asset.id == lead.id)
-        for driver, (column, value) in zip(drivers, plans.equal):
+        for n, (driver, (column, value)) in enumerate(zip(drivers, plans.equal)):
             stmt = stmt.where(driver.category == plans.category, getattr(driver, column.key) == value)
+            if sqlite and n:
+                # SQLite would read each candidate's row by id (a table page per candidate); the arm's own
+                # small (category, column, id) index answers the same question 3x faster at 1M.
+                stmt = stmt.with_hint(driver, f"INDEXED BY {_equality_index(column)}", "sqlite")
         if plans.dates:  # not in id order: a narrow range's ids are gathered once and looked up
             dates, columns = arms[-1]
             if _holds_more(dates, columns, WIDE_RANGE):
@@ -298,6 +302,15 @@ def _collect_ids(plans: FilterPlans, col, keys: tuple, descending: bool, positio
                 break
     return list(db.session.scalars(source.where(*tests, *position(sort_key, id_key), beyond(hidden))
                                    .order_by(*ordered(hidden)).limit(limit)))
+
+
+@functools.cache
+def _equality_index(column) -> str:
+    """The name of the (category, `column`, id) index of assets, which every equality arm has."""
+    for index in Asset.__table__.indexes:
+        if [c.name for c in index.columns] == ["category", column.name, "id"]:
+            return index.name
+    raise LookupError(f"no (category, {column.name}, id) index")
 
 
 def _holds_more(arm, columns, count: int) -> bool:
