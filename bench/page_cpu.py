@@ -21,6 +21,7 @@ Wall time is printed for reference only: the machine is shared, CPU time is the 
 from __future__ import annotations
 
 import cProfile
+import gc
 import os
 import pstats
 import random
@@ -95,7 +96,7 @@ def _scenarios(rng: random.Random, max_id: int, token: str):
 
 
 def run(url: str, count: int, repeat: int, grow_to: int | None, profile: str | None, show_sql: bool,
-        only: str | None) -> None:
+        only: str | None, gc_freeze: bool = True) -> None:
     """Seed if needed, then print CPU ms and SQL statements per request for each scenario."""
     from registry.accounts.tokens import create_token
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False,
@@ -130,8 +131,11 @@ def run(url: str, count: int, repeat: int, grow_to: int | None, profile: str | N
         resp = clients[key].post("/login", data={"username": username, "password": PASSWORD})
         assert resp.status_code == 302, resp.status_code
     rng = random.Random(19)
+    if gc_freeze:
+        gc.freeze()  # as wsgi.py does once the app is built: startup objects leave the collector's passes
     print(f"\n{engine.dialect.name}: {total:,} assets; {repeat} requests per scenario; "
-          f"load average {' / '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
+          f"load average {' / '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores; "
+          f"gc.freeze() {'after startup' if gc_freeze else 'not called'}")
     results = []
     for label, path, headers in _scenarios(rng, max_id, token):
         if only and only not in label and "floor" not in label:
@@ -160,6 +164,8 @@ def run(url: str, count: int, repeat: int, grow_to: int | None, profile: str | N
             prof.disable()
             pstats.Stats(prof).sort_stats("tottime").print_stats(30)
             pstats.Stats(prof).sort_stats("cumulative").print_stats(70)
+            if os.environ.get("PAGE_CPU_CALLERS"):
+                pstats.Stats(prof).print_callers(os.environ["PAGE_CPU_CALLERS"])
         log.statements, log.active = [], True
         walls = []
         backend0 = _backend_cpu(pids) if is_pg else 0.0
@@ -187,8 +193,9 @@ def main() -> None:
     parser.add_argument("--profile", help="cProfile the scenarios whose label contains this text")
     parser.add_argument("--only", help="run only the scenarios whose label contains this text (and the floor)")
     parser.add_argument("--show-sql", action="store_true", help="print one request's statements per scenario")
+    parser.add_argument("--no-gc-freeze", action="store_true", help="leave the startup objects in the collector's passes")
     args = parser.parse_args()
-    run(args.url, args.count, args.repeat, args.grow_to, args.profile, args.show_sql, args.only)
+    run(args.url, args.count, args.repeat, args.grow_to, args.profile, args.show_sql, args.only, not args.no_gc_freeze)
 
 
 if __name__ == "__main__":
