@@ -449,6 +449,8 @@ def copy_demo_rows(first_id: int, drawn: int, count: int, drawn_per_category: di
         return sa.func.date(column, "-" + sa.cast(days, sa.Text) + " days") if sqlite else column - days
 
     assets = Asset.__table__
+    prefix_length = len(code_for(Category.ELEVATOR, 0)) - SEQUENCE_DIGITS  # XZ-DT-
+    sequence = sa.cast(sa.func.substr(assets.c.code, prefix_length + 1), sa.Integer)
     copies = {c: 0 for c in Category}
     done = drawn
     for k in range(1, -(-count // drawn)):
@@ -456,11 +458,9 @@ def copy_demo_rows(first_id: int, drawn: int, count: int, drawn_per_category: di
         last = first_id - 1 + min(drawn, count - shift)
         new_id = assets.c.id + shift
         days = (new_id * 37) % 61
-        prefix_length = len(code_for(Category.ELEVATOR, 0)) - SEQUENCE_DIGITS
-        seq = sa.cast(sa.func.substr(assets.c.code, prefix_length + 1), sa.Integer)
-        code = _text(sa.func.substr(assets.c.code, 1, prefix_length)) + padded(seq + _code_step(assets.c.category, k,
-                                                                                          drawn_per_category),
-                                                                         SEQUENCE_DIGITS)
+        # Copy k moves each category's sequence on by k times the drawn rows of that category.
+        step = sa.case({c: k * n for c, n in drawn_per_category.items() if n}, value=assets.c.category, else_=0)
+        code = _text(sa.func.substr(assets.c.code, 1, prefix_length)) + padded(sequence + step, SEQUENCE_DIGITS)
         rewrites = {"id": new_id, "code": code}
         columns = [c.name for c in assets.c]
         exprs = [rewrites.get(c.name, days_back(c, days) if isinstance(c.type, sa.Date) else c) for c in assets.c]
@@ -487,11 +487,6 @@ def copy_demo_rows(first_id: int, drawn: int, count: int, drawn_per_category: di
 def _text(expr):
     """`expr` typed as text, so that `+` concatenates."""
     return sa.type_coerce(expr, sa.Text)
-
-
-def _code_step(category_column, k: int, drawn_per_category: dict):
-    """How far copy `k` moves each category's code sequence: k times the drawn rows of that category."""
-    return sa.case({c: k * n for c, n in drawn_per_category.items() if n}, value=category_column, else_=0)
 
 
 def _copied_identifiers(category: Category, table: sa.Table, aid, padded) -> dict:
