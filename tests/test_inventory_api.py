@@ -1,6 +1,8 @@
 """JSON API: filters and cursors, optimistic concurrency (409/412/428), Chinese 422s, roles, OpenAPI."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import sqlalchemy as sa
 
 from registry import create_app
@@ -127,3 +129,23 @@ def test_every_api_method_declares_roles():
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             target = getattr(cls, method.lower()) if cls else view
             assert getattr(target, "allowed_roles", None), (rule.rule, method)
+
+
+def test_the_asset_dump_reads_attributes_directly_and_writes_what_marshmallow_writes(ctx):
+    """ObjectDumpSchema's loop against marshmallow's own, over every category, a removed asset and empty fields."""
+    import marshmallow as ma
+    from registry.assets.schemas import AssetOutSchema
+    from registry.demo.inventory import seed_demo
+    seed_demo(120)
+    removed = db.session.scalar(sa.select(Asset).order_by(Asset.id.desc()).limit(1))
+    removed.deleted_at, removed.deletion_reason, removed.user_unit_id, removed.notes = (
+        datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc), "录入重复", None, "备注")
+    db.session.flush()
+    db.session.expire_all()
+    assets = db.session.scalars(sa.select(Asset).order_by(Asset.id)).all()
+    schema = AssetOutSchema()
+    expected = [ma.Schema._serialize(schema, a) for a in assets]
+    assert {a.category for a in assets} == set(Category)
+    assert schema.dump(assets, many=True) == expected
+    assert [schema.dump(a) for a in assets] == expected
+    assert expected[-1]["deletion_reason"] == "录入重复" and expected[-1]["user_unit"] is None

@@ -11,7 +11,7 @@ from decimal import Decimal
 import marshmallow as ma
 from marshmallow import fields as mf
 
-from registry.api_base import UtcDateTime, flatten_errors
+from registry.api_base import ObjectDumpSchema, UtcDateTime, flatten_errors
 from registry.assets.assessments import is_grade_stale
 from registry.assets.fields import CATEGORY_FIELDS, COMMON_FIELDS, FieldError, FieldSpec, fields_for, parse_value
 from registry.assets.filters import FILTER_HELP, FILTER_LABELS
@@ -180,7 +180,7 @@ class AssetDeleteSchema(_Strict):
                        metadata={"description": "删除原因（2–200 字）"})
 
 
-class _AssetOutBase(ma.Schema):
+class _AssetOutBase(ObjectDumpSchema):
     """An asset as the API returns it: common attributes, `detail`, version and staleness."""
 
     id = mf.Integer()
