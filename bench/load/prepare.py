@@ -90,7 +90,7 @@ def main() -> None:
         from registry.enums import Category, LifecycleStatus
         from registry.orgs.reference import TOWNSHIPS
         from registry.orgs.models import Unit
-        _prepare(min(args.count, 100_000), grow_to=args.count if args.count > 100_000 else None)
+        _prepare(args.count)  # seed_demo copies its drawn rows in SQL above 50,000: 1M in about a minute
         reader = _user("load_reader", "taskforce", None)
         maintainer = _user("load_maintainer", "maintainer", "zjj")
         db.session.execute(sa.delete(ApiToken).where(ApiToken.user_id == maintainer.id))
