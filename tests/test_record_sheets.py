@@ -99,6 +99,21 @@ def test_the_export_has_a_sheet_per_record_type_for_the_exported_assets(zjj):
     assert replacements[1][3] == pytest.approx(456789.12) and replacements[1][4:8] == ("超长期特别国债", "先进", None, "否")
 
 
+def test_an_export_reads_its_records_in_chunks_and_keeps_every_one_in_order(zjj, monkeypatch):
+    import registry.transfer.records as record_sheets
+    monkeypatch.setattr(record_sheets, "RECORD_CHUNK", 2)  # five disposals and three replacements: several chunks
+    scrapped = [_elevator() for _ in range(5)]
+    for asset in scrapped:
+        _dispose(asset, zjj)
+    pairs = [(_elevator(), _elevator()) for _ in range(3)]
+    for new, old in pairs:
+        _replace(new, [old], zjj)
+    wb = _export(zjj)
+    assert [r[0] for r in list(wb[DISPOSAL_SHEET].iter_rows(values_only=True))[1:]] == [a.code for a in scrapped]
+    assert [r[:2] for r in list(wb[REPLACEMENT_SHEET].iter_rows(values_only=True))[1:]] == \
+           [(new.code, old.code) for new, old in pairs]
+
+
 def test_export_then_reimport_changes_nothing(zjj):
     old, new, scrapped = _elevator(), _elevator(), _elevator()
     _replace(new, [old], zjj)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from registry.assets.models import Asset
+from registry.bulk import chunked
 from registry.disposals import services as records
 from registry.disposals.models import Disposal, Replacement
 from registry.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
@@ -25,6 +26,7 @@ DISPOSAL_SHEET = "处置记录"
 REPLACEMENT_SHEET = "更新替换记录"
 HEADER_SEARCH_ROWS = 10
 MAX_RECORD_ROWS = 20_000
+RECORD_CHUNK = 1_000  # records loaded per statement by an export (memory stays flat)
 
 
 @dataclass(frozen=True)
@@ -64,17 +66,26 @@ SHEETS = {DISPOSAL_SHEET: DISPOSAL_COLUMNS, REPLACEMENT_SHEET: REPLACEMENT_COLUM
 def export_rows(asset_ids) -> dict[str, list[list]]:
     """Return the rows of both record sheets for the assets `asset_ids` (a SELECT of ids): their disposals, and
     the replacements whose new asset is among them, in the columns above."""
-    disposals = db.session.scalars(sa.select(Disposal).where(Disposal.asset_id.in_(asset_ids))
-                                   .order_by(Disposal.id).execution_options(yield_per=1000))
+    disposals = _records_of(Disposal, Disposal.asset_id, asset_ids)
     out = {DISPOSAL_SHEET: [[d.asset.code, d.way.label, d.disposed_on, d.receiver, d.recycling_certificate_no,
                              d.deregistration_no, d.note] for d in disposals]}
-    replacements = db.session.scalars(sa.select(Replacement).where(Replacement.new_asset_id.in_(asset_ids))
-                                      .order_by(Replacement.id))
+    replacements = _records_of(Replacement, Replacement.new_asset_id, asset_ids)
     out[REPLACEMENT_SHEET] = [[r.new_asset.code, "、".join(link.old_asset.code for link in r.links), r.replaced_on,
                                r.investment_yuan, r.funding_source.label,
                                r.efficiency_level.label if r.efficiency_level else None, r.emission_standard,
                                r.new_energy, r.note] for r in replacements]
     return out
+
+
+def _records_of(model, asset_column, asset_ids):
+    """Yield the `model` records whose `asset_column` is among `asset_ids`, in id order, 1,000 at a time.
+
+    The ids first, then the records with their eager joins: in one statement PostgreSQL joined every
+    record to its asset and units before filtering (~40 ms a sheet at 1M assets, for a handful of rows).
+    """
+    ids = list(db.session.scalars(sa.select(model.id).where(asset_column.in_(asset_ids)).order_by(model.id)))
+    for chunk in chunked(ids, RECORD_CHUNK):
+        yield from db.session.scalars(sa.select(model).where(model.id.in_(chunk)).order_by(model.id))
 
 
 # --- import --------------------------------------------------------------------------------------
