@@ -92,3 +92,22 @@ def test_an_api_token_request_loads_its_identity_in_three_statements_even_when_i
     assert resp.get_json()["items"][0]["id"] == inventory
     assert 1 <= len(found) <= 3, found
     assert not any(s.upper().startswith("UPDATE") for s in found), found
+
+
+def test_the_asset_page_reads_the_asset_with_its_extra_attributes_in_one_statement(app, client, login):
+    with app.app_context():
+        asset_id = factories.make_asset(Category.ELEVATOR, extra={"维保单位": "新郑市恒安电梯工程有限公司"}).id
+    login("maintainer", "zjj")
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def on_execute(_conn, _cursor, statement, _params, _context, _many):
+        seen.append(" ".join(statement.split()))
+    sa.event.listen(engine, "before_cursor_execute", on_execute)
+    try:
+        resp = client.get(f"/assets/{asset_id}")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", on_execute)
+    assert resp.status_code == 200 and "新郑市恒安电梯工程有限公司" in resp.get_data(as_text=True)
+    assert not [s for s in seen if s.startswith("SELECT assets.extra")], "extra loaded by a second statement"

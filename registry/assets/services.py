@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import undefer
 from sqlalchemy.orm.exc import StaleDataError
 
 from registry import clock
@@ -60,7 +61,8 @@ def deny(asset_id, reason: str, status: int = 404):
 
 def get_readable(asset_id: int, user) -> Asset:
     """Return the asset if `user` may read it; otherwise 404 (audited when it exists)."""
-    asset = db.session.get(Asset, asset_id, options=load_options(False, None))
+    # `extra` (deferred on lists) comes in the same statement: the asset page shows it, a second round trip otherwise.
+    asset = db.session.get(Asset, asset_id, options=[*load_options(False, None), undefer(Asset.extra)])
     if asset is None:
         raise NotFound("设备不存在或您无权查看")
     if not can_read_asset(user, asset):
