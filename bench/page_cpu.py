@@ -164,8 +164,6 @@ def run(url: str, count: int, repeat: int, grow_to: int | None, profile: str | N
             prof.disable()
             pstats.Stats(prof).sort_stats("tottime").print_stats(30)
             pstats.Stats(prof).sort_stats("cumulative").print_stats(70)
-            if os.environ.get("PAGE_CPU_CALLERS"):
-                pstats.Stats(prof).print_callers(os.environ["PAGE_CPU_CALLERS"])
         log.statements, log.active = [], True
         walls = []
         backend0 = _backend_cpu(pids) if is_pg else 0.0

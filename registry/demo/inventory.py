@@ -341,7 +341,7 @@ def seed_demo(count: int = 5000, progress: Callable[[int], None] | None = None) 
         sa.select(DepartmentCategory.category, DepartmentCategory.department_id))}
     start_id = (db.session.scalar(sa.select(sa.func.max(Asset.id))) or 0) + 1
     first_unit_id = (db.session.scalar(sa.select(sa.func.max(Unit.id))) or 0) + 1
-    totals = {c: 0 for c in Category}
+    drawn_per_category = {c: 0 for c in Category}
     asset_cols = [c.name for c in Asset.__table__.columns if c.name not in ("created_at", "updated_at",
                                                                             "deleted_at", "deletion_reason", "extra")]
     detail_cols = {c: [col.name for col in DETAIL_MODELS[c].__table__.columns] for c in Category}
@@ -350,6 +350,9 @@ def seed_demo(count: int = 5000, progress: Callable[[int], None] | None = None) 
     # (inside the same transaction, so a failed seed leaves the schema as it was).
     deferred_indexes = list(Asset.__table__.indexes) if count >= BULK_INDEX_THRESHOLD else []
     large = bool(deferred_indexes)
+
+    def when_large(manager):
+        return manager if large else contextlib.nullcontext()
     by_date = [ix for ix in deferred_indexes if ix.name == "ix_assets_category_commissioned_id"]
     conn = db.session.connection()
     for index in deferred_indexes:
@@ -374,10 +377,10 @@ def seed_demo(count: int = 5000, progress: Callable[[int], None] | None = None) 
     drawn = min(count, GROWTH_BASE)
     loaded = [Asset.__table__] + [m.__table__ for m in DETAIL_MODELS.values()]
     # The keyword indexes and PostgreSQL's foreign-key checks too: once at the end, not row by row.
-    with (search.index_deferred(conn, start_id, first_unit_id) if large else contextlib.nullcontext(),
-          foreign_keys_checked_after(conn, loaded) if large else contextlib.nullcontext()):
+    with when_large(search.index_deferred(conn, start_id, first_unit_id)), \
+            when_large(foreign_keys_checked_after(conn, loaded)):
         # The unique-code index still grows row by row; a bigger page cache keeps it off the disk.
-        with _sqlite_pragmas(conn, cache_size=-262144) if large else contextlib.nullcontext():
+        with when_large(_sqlite_pragmas(conn, cache_size=-262144)):
             rng = random.Random(SEED + 1)
             unit_rows = _units(rng, max(70, min(count // 8, 40_000)))
             unit_cols = ["name", "kind", "township", "address", "contact", "phone"]
@@ -389,29 +392,30 @@ def seed_demo(count: int = 5000, progress: Callable[[int], None] | None = None) 
             for category, base, detail in build_rows(drawn, unit_ids_by_kind, departments, start_id):
                 assets.append(tuple(base[c] for c in asset_cols) + (now, now))
                 details[category].append(tuple(detail.get(c) for c in detail_cols[category]))
-                totals[category] += 1
+                drawn_per_category[category] += 1
                 if len(assets) >= CHUNK:
                     flush()
             flush()
             if count > drawn:
-                for category, n in copy_demo_rows(start_id, drawn, count, dict(totals), progress).items():
-                    totals[category] += n
+                copy_demo_rows(start_id, drawn, count, drawn_per_category, progress)
         # The records read the oldest and newest of each category through its date index, built first;
         # the statuses they set then touch no other index (at 1M: 5 s less on PostgreSQL).
-        with _sqlite_pragmas(conn, threads=2) if large else contextlib.nullcontext():
+        with when_large(_sqlite_pragmas(conn, threads=2)):
             for index in by_date:
                 index.create(conn)
         seed_records(start_id)
     # SQLite sorts faster in small runs merged by two threads than in one big in-memory sort (1M: 1.0 s an
     # index, not 1.9 s).
-    with _sqlite_pragmas(conn, threads=2) if large else contextlib.nullcontext():
+    with when_large(_sqlite_pragmas(conn, threads=2)):
         for index in deferred_indexes:
             if index not in by_date:
                 index.create(conn)
     _advance_sequences(["assets", "units"])
     seed_baselines()
+    totals = dict(db.session.execute(sa.select(Asset.category, sa.func.count()).where(Asset.id >= start_id)
+                                     .group_by(Asset.category)).all())
     db.session.commit()
-    return {c.label: n for c, n in totals.items()}
+    return {c.label: totals.get(c, 0) for c in Category}
 
 
 @contextlib.contextmanager
@@ -431,57 +435,46 @@ def _sqlite_pragmas(conn, **pragmas) -> Iterator[None]:
 
 
 def copy_demo_rows(first_id: int, drawn: int, count: int, drawn_per_category: dict,
-                   progress: Callable[[int], None] | None = None) -> dict[Category, int]:
-    """Copy the `drawn` demo assets from `first_id` on, in SQL, until `count` exist; return the copies per category.
+                   progress: Callable[[int], None] | None = None) -> None:
+    """Copy the `drawn` demo assets from `first_id` on, in SQL, until `count` exist.
 
     Copy k of asset i is asset i + k·drawn. It gets the next codes of its category, identifiers
     (registration code, plate, filing and certificate numbers, serials) made from its own id as the
     drawn rows make them, and every date moved back by 0–60 days, so no two copies are alike.
     """
-    conn = db.session.connection()
-    sqlite = conn.dialect.name == "sqlite"
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
 
     def padded(number, digits: int):
         text = sa.func.printf(f"%0{digits}d", number) if sqlite else sa.func.lpad(sa.cast(number, sa.Text), digits, "0")
-        return sa.type_coerce(text, sa.Text)  # so that `+` concatenates
+        return _text(text)
 
-    def days_back(column, days):
+    def days_back(column, new_id):
+        days = (new_id * 37) % 61
         return sa.func.date(column, "-" + sa.cast(days, sa.Text) + " days") if sqlite else column - days
 
     assets = Asset.__table__
     prefix_length = len(code_for(Category.ELEVATOR, 0)) - SEQUENCE_DIGITS  # XZ-DT-
     sequence = sa.cast(sa.func.substr(assets.c.code, prefix_length + 1), sa.Integer)
-    copies = {c: 0 for c in Category}
     done = drawn
     for k in range(1, -(-count // drawn)):
         shift = k * drawn
         last = first_id - 1 + min(drawn, count - shift)
-        new_id = assets.c.id + shift
-        days = (new_id * 37) % 61
         # Copy k moves each category's sequence on by k times the drawn rows of that category.
         step = sa.case({c: k * n for c, n in drawn_per_category.items() if n}, value=assets.c.category, else_=0)
         code = _text(sa.func.substr(assets.c.code, 1, prefix_length)) + padded(sequence + step, SEQUENCE_DIGITS)
-        rewrites = {"id": new_id, "code": code}
-        columns = [c.name for c in assets.c]
-        exprs = [rewrites.get(c.name, days_back(c, days) if isinstance(c.type, sa.Date) else c) for c in assets.c]
-        db.session.execute(assets.insert().from_select(
-            columns, sa.select(*exprs).where(assets.c.id.between(first_id, last))))
-        for category, model in DETAIL_MODELS.items():
-            table = model.__table__
-            aid = table.c.asset_id + shift
-            rewrites = {"asset_id": aid, **_copied_identifiers(category, table, aid, padded)}
-            exprs = [rewrites.get(c.name, days_back(c, (aid * 37) % 61) if isinstance(c.type, sa.Date) else c)
+        sources = [(assets, assets.c.id, {"code": code})] + [
+            (m.__table__, m.__table__.c.asset_id, _copied_identifiers(c, m.__table__, m.__table__.c.asset_id + shift,
+                                                                       padded))
+            for c, m in DETAIL_MODELS.items()]
+        for table, key, rewrites in sources:
+            rewrites = {key.name: key + shift, **rewrites}
+            exprs = [rewrites.get(c.name, days_back(c, key + shift) if isinstance(c.type, sa.Date) else c)
                      for c in table.c]
             db.session.execute(table.insert().from_select(
-                [c.name for c in table.c], sa.select(*exprs).where(table.c.asset_id.between(first_id, last))))
-        for category, n in db.session.execute(
-                sa.select(assets.c.category, sa.func.count()).where(assets.c.id.between(first_id + shift, last + shift))
-                .group_by(assets.c.category)):
-            copies[category] += n
+                [c.name for c in table.c], sa.select(*exprs).where(key.between(first_id, last))))
         done += last - first_id + 1
         if progress:
             progress(done)
-    return copies
 
 
 def _text(expr):
