@@ -119,7 +119,11 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     cfg: dict[str, Any] = {}
     for name, default in DEFAULTS.items():
         raw = os.environ.get(ENV_PREFIX + name)
-        cfg[name] = _coerce(raw, default) if raw is not None else default
+        try:
+            cfg[name] = _coerce(raw, default) if raw is not None else default
+        except ValueError:
+            kind = "整数" if isinstance(default, int) else "数字"
+            raise ValueError(f"环境变量 {ENV_PREFIX}{name} 应为{kind}，现为「{raw}」") from None
     cfg["SQLALCHEMY_DATABASE_URI"] = cfg.pop("DATABASE_URL") or _default_database_url(instance_path)
     cfg["SESSION_COOKIE_HTTPONLY"] = True
     cfg["SESSION_COOKIE_SAMESITE"] = "Lax"

@@ -40,6 +40,17 @@ def test_sqlite_reads_through_a_memory_map_of_the_configured_size(monkeypatch, t
         db.engine.dispose()
 
 
+@pytest.mark.parametrize("name,raw,message", [
+    ("REGISTRY_SQLITE_MMAP_SIZE", "1GB", "环境变量 REGISTRY_SQLITE_MMAP_SIZE 应为整数，现为「1GB」"),
+    ("REGISTRY_LOGIN_MAX_ATTEMPTS", "五", "环境变量 REGISTRY_LOGIN_MAX_ATTEMPTS 应为整数，现为「五」"),
+])
+def test_a_setting_that_is_not_a_number_is_named_in_chinese(monkeypatch, tmp_path, name, raw, message):
+    monkeypatch.setenv(name, raw)
+    with pytest.raises(ValueError) as caught:
+        create_app({"DATABASE_URL": "sqlite:///" + str(tmp_path / "n.db"), "SECRET_KEY": "x"})
+    assert str(caught.value) == message
+
+
 def test_default_database_is_instance_sqlite(monkeypatch):
     monkeypatch.delenv("REGISTRY_DATABASE_URL", raising=False)
     app = create_app()
