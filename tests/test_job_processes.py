@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,7 @@ from tests.factories import make_asset
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
-FLASK = [sys.executable, "-m", "flask", "--app", "registry", "registry"]
+FLASK = [sys.executable, "-m", "tests.frozen_flask", "--app", "registry", "registry"]
 NIGHTLY = "nightly-evaluation"
 
 
@@ -41,6 +41,8 @@ def _env(database_url: str, sleep: float = 0) -> dict:
         "REGISTRY_JOB_HEARTBEAT_SECONDS": "1",
         "PYTHONPATH": str(ROOT),
     })
+    if "REGISTRY_TEST_FREEZE" in env:  # the children start at this process's (frozen, ticking) instant
+        env["REGISTRY_TEST_FREEZE"] = datetime.now(timezone.utc).isoformat()
     return env
 
 
