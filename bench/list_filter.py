@@ -189,7 +189,7 @@ def run(url: str, count: int, repeat: int, grow_to: int | None = None) -> None:
             repeat, fresh)))
         rows.append(("API rows (ORM + category detail): elevator, grade", _time(
             lambda: queries.list_assets(parse_filters(MultiDict({"grade": "poor"}), Category.ELEVATOR),
-                                        taskforce, with_detail=True), repeat, fresh)))
+                                        taskforce, listed=True), repeat, fresh)))
 
         # Walk 20 pages deep with the cursor: each page must cost the same as the first.
         def deep():

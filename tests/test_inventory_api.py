@@ -149,3 +149,34 @@ def test_the_asset_dump_reads_attributes_directly_and_writes_what_marshmallow_wr
     assert schema.dump(assets, many=True) == expected
     assert [schema.dump(a) for a in assets] == expected
     assert expected[-1]["deletion_reason"] == "录入重复" and expected[-1]["user_unit"] is None
+
+
+def test_the_api_list_writes_each_asset_as_the_asset_endpoint_does(client, app, login):
+    """The list's Core rows (ListedAsset) against the ORM asset: every category, a removed asset, no detail row."""
+    from registry.assets.models import DETAIL_MODELS
+    from registry.demo.inventory import seed_demo
+    with app.app_context():
+        seed_demo(120)
+        removed, bare = db.session.scalars(sa.select(Asset).order_by(Asset.id.desc()).limit(2)).all()
+        removed.deleted_at, removed.deletion_reason, removed.user_unit_id, removed.notes = (
+            datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc), "录入重复", None, "备注")
+        removed.condition_assessed_on = None
+        db.session.execute(sa.delete(DETAIL_MODELS[bare.category].__table__).where(
+            DETAIL_MODELS[bare.category].__table__.c.asset_id == bare.id))
+        db.session.commit()
+        removed_id, bare_id = removed.id, bare.id
+    login("taskforce", None)
+    listed, cursor = [], ""
+    while cursor is not None:
+        body = client.get(f"/api/v1/assets?deleted=1&limit=37&cursor={cursor}").get_json()
+        listed += body["items"]
+        cursor = body["next_cursor"] or None
+    assert len(listed) == 120 and {a["category"] for a in listed} == {c.value for c in Category}
+    for item in listed:
+        assert item == client.get(f"/api/v1/assets/{item['id']}").get_json(), item["id"]
+    by_id = {a["id"]: a for a in listed}
+    assert by_id[removed_id]["deletion_reason"] == "录入重复" and by_id[removed_id]["user_unit"] is None
+    assert all(v is None for v in by_id[bare_id]["detail"].values())
+    assert any(a["user_unit"] and a["detail"]["elevator_type"] for a in listed if a["category"] == "elevator")
+    one = client.get("/api/v1/assets?category=pipe&limit=5").get_json()["items"]
+    assert len(one) == 5 and all(item == by_id[item["id"]] for item in one)

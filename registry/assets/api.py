@@ -70,7 +70,7 @@ class Assets(MethodView):
             limit = int(request.args.get("limit") or queries.DEFAULT_LIMIT)
         except ValueError:
             raise ValidationFailed("每页条数应为整数", {"limit": ["每页条数：应为 1–200 之间的整数"]}) from None
-        page = queries.list_assets(filters, current_user, request.args.get("cursor"), limit, with_detail=True)
+        page = queries.list_assets(filters, current_user, request.args.get("cursor"), limit, listed=True)
         return {"items": page.items, "next_cursor": page.next_cursor, "prev_cursor": page.prev_cursor}
 
     @roles_required(Role.MAINTAINER)

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, joinedload, lazyload, mapped_column, relationship, selectinload
+from sqlalchemy.orm import Mapped, joinedload, lazyload, mapped_column, relationship
 
 from registry.db_types import RecordedBy, enum_type, utcnow
 from registry.enums import (
@@ -119,18 +119,14 @@ class Asset(db.Model):
         return self.commissioned_on
 
 
-def load_options(with_detail: bool, category: Category | None) -> list:
-    """Load units and department in the same query; category details only when asked (the API shows them).
+def load_options() -> list:
+    """Load units and department in the same query, and every category detail lazily.
 
-    Without `with_detail`, every detail relationship is lazy: one asset's own detail then costs one
-    statement on first access, instead of the six selectin queries (one per detail table) of the default.
+    One asset's own detail then costs one statement on first access, instead of the six selectin
+    queries (one per detail table) of the default.
     """
-    opts = [joinedload(Asset.department).lazyload(Department.categories)]
-    for c in Category:
-        rel = getattr(Asset, c.value)
-        wanted = with_detail and category in (None, c)  # one extra query for the listed category only
-        opts.append(selectinload(rel) if wanted else lazyload(rel))
-    return opts
+    return [joinedload(Asset.department).lazyload(Department.categories),
+            *(lazyload(getattr(Asset, c.value)) for c in Category)]
 
 
 class _Detail:

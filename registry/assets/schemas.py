@@ -68,10 +68,14 @@ class SpecField(mf.Field):
         return json_value(value)
 
 
+# Values JSON writes as they are; checked first because they are most of an asset's values.
+_JSON_AS_IS = frozenset({str, int, float, bool, type(None)})
+
+
 def json_value(value):
     """Return `value` as JSON: enums by stored value, dates ISO, decimals as numbers."""
-    if value is None:
-        return None
+    if type(value) in _JSON_AS_IS:
+        return value
     if hasattr(value, "label") and hasattr(value, "value"):
         return value.value
     if isinstance(value, date):
@@ -197,8 +201,13 @@ class _AssetOutBase(ObjectDumpSchema):
     detail = mf.Method("_detail", metadata={"description": _DETAIL_DOC})
 
     def _detail(self, asset):
-        row = asset.detail
-        return {s.name: json_value(getattr(row, s.name, None)) if row else None for s in CATEGORY_FIELDS[asset.category]}
+        row, names = asset.detail, _DETAIL_NAMES[asset.category]
+        if row is None:
+            return dict.fromkeys(names)
+        return {name: json_value(getattr(row, name, None)) for name in names}
+
+
+_DETAIL_NAMES = {c: tuple(s.name for s in CATEGORY_FIELDS[c]) for c in Category}
 
 
 def _stale(asset) -> bool:

@@ -62,7 +62,7 @@ def deny(asset_id, reason: str, status: int = 404):
 def get_readable(asset_id: int, user) -> Asset:
     """Return the asset if `user` may read it; otherwise 404 (audited when it exists)."""
     # `extra` (deferred on lists) comes in the same statement: the asset page shows it, a second round trip otherwise.
-    asset = db.session.get(Asset, asset_id, options=[*load_options(False, None), undefer(Asset.extra)])
+    asset = db.session.get(Asset, asset_id, options=[*load_options(), undefer(Asset.extra)])
     if asset is None:
         raise NotFound("设备不存在或您无权查看")
     if not can_read_asset(user, asset):
