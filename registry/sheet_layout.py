@@ -13,6 +13,7 @@ The cell values themselves are written by `registry.cells` (no formulas, no unwr
 """
 from __future__ import annotations
 
+import functools
 import io
 import unicodedata
 from datetime import date, datetime
@@ -45,6 +46,14 @@ def text_width(value) -> int:
     if isinstance(value, bool):
         return 2
     text = getattr(value, "label", None) or str(value)
+    if text.isascii() and "\n" not in text:  # codes, numbers, ASCII names: one width a character
+        return len(text)
+    return _text_width(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_width(text: str) -> int:
+    # Kept by text: an export repeats its unit names, townships and types on every row.
     longest = 0
     for line in text.split("\n"):
         longest = max(longest, sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line))
