@@ -98,7 +98,7 @@ def _scenarios(rng: random.Random, max_id: int, token: str):
 def run(url: str, count: int, repeat: int, grow_to: int | None, profile: str | None, show_sql: bool,
         only: str | None, gc_freeze: bool = True) -> None:
     """Seed if needed, then print CPU ms and SQL statements per request for each scenario."""
-    from registry.accounts.tokens import create_token
+    from registry.accounts.tokens import create_token, revoke_all
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False,
                       "WTF_CSRF_ENABLED": False})
     log = StatementLog()
@@ -109,6 +109,7 @@ def run(url: str, count: int, repeat: int, grow_to: int | None, profile: str | N
         total = db.session.scalar(sa.text("SELECT count(*) FROM assets"))
         user = _user("bench-taskforce", "taskforce", None)
         _user("bench-zjj", "maintainer", "zjj")
+        revoke_all(user)  # each run makes its own token; a user may hold only a few at once
         _token_row, token = create_token(user, f"page-cpu-{time.time():.0f}")
         engine = db.engine
     is_pg = engine.dialect.name == "postgresql"
