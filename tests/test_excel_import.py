@@ -315,3 +315,56 @@ def test_reimport_tells_unchanged_rows_like_the_field_diff(app, change, changed)
         assert again.row_status[2][0] == ("changed" if changed else "unchanged")
         history = db.session.scalars(sa.select(AssetChange.field).where(AssetChange.field != "record")).all()
         assert bool(history) is changed
+
+
+def _problems(result):
+    return ([(p.row, p.column, p.message) for p in result.errors], [(p.row, p.column, p.message) for p in result.warnings])
+
+
+def test_rows_parsed_a_column_at_a_time_report_their_problems_in_sheet_order(app, monkeypatch):
+    """Chunks of 2 rows and of 5,000 give the same values, errors and warnings, row by row, left to right."""
+    from registry.transfer import importer
+    rows = [good_row(1, 层数="很多", 电梯类型="磁悬浮"), good_row(2, 投入使用日期="2015年6月"),
+            good_row(1, **{"乡镇/街道": "火星"}), good_row(4, 层数=True, 投入使用日期="2015年6月", 状况等级="极好"),
+            good_row(5, 层数=1.0), good_row(6, 层数="7"), good_row(7, 电梯类型="磁悬浮", 层数="很多"),
+            good_row(8, 设备名称="  乘客电梯  ")]
+    data = workbook(rows)
+    with app.app_context():
+        whole = importer.run_import(data, "电梯.xlsx", dry_run=True)
+        monkeypatch.setattr(importer, "PARSE_CHUNK", 2)
+        monkeypatch.setattr(importer, "MEMO_MISS_SHARE", 0.0)  # every column gives up its memory after a chunk
+        chunked = importer.run_import(data, "电梯.xlsx", dry_run=True)
+    assert _problems(chunked) == _problems(whole)
+    errors, warnings = _problems(whole)
+    assert [e[0] for e in errors] == sorted(e[0] for e in errors)  # rows in order
+    assert [(r, c) for r, c, _ in errors if r in (2, 8)] == [(2, "电梯类型"), (2, "层数"), (8, "电梯类型"), (8, "层数")]
+    assert sum("很多" in m for _, _, m in errors) == 2 and sum("磁悬浮" in m for _, _, m in errors) == 2
+    # After a row's fields, its own checks in their order: the second C-DT-00001, then the township.
+    assert [(c, "重复" in m) for r, c, m in errors if r == 4] == [("设备编码", True), ("乡镇/街道", False)]
+    assert [r for r, _, m in warnings if "当月1日" in m] == [3, 5]  # a remembered warning, for each of its rows
+    # A number cell 1.0 is a count of 1; the text "7" too; a TRUE cell is refused: none is mixed with another.
+    assert any(r == 5 and c == "层数" for r, c, _ in errors)
+    assert not any(r in (6, 7) and c == "层数" for r, c, _ in errors)
+
+
+def test_a_column_parser_remembers_cells_by_class_and_value_while_they_repeat():
+    from registry.assets.fields import FieldError
+    from registry.transfer.importer import PARSE_CHUNK, _ColumnParser
+    calls = []
+
+    def parse(raw):
+        calls.append(raw)
+        if raw == "坏":
+            raise FieldError("不认识")
+        return (raw.strip() if isinstance(raw, str) else raw), None
+    repeating = _ColumnParser(parse)
+    assert repeating.column(["甲", "乙", "甲", "坏", "坏", 1.0, True, 1, 1.0] + ["甲"] * 20) == [
+        ("甲", None, None), ("乙", None, None), ("甲", None, None), (None, None, "不认识"), (None, None, "不认识"),
+        (1.0, None, None), (True, None, None), (1, None, None), (1.0, None, None)] + [("甲", None, None)] * 20
+    assert calls == ["甲", "乙", "坏", 1.0, True, 1] and repeating.memo is not None  # 1.0, True and 1 kept apart
+    assert [type(v) for v, _, _ in repeating.column([True, 1, 1.0])] == [bool, int, float] and len(calls) == 6
+    unique = _ColumnParser(parse)
+    unique.column([f"XZ-{n}" for n in range(PARSE_CHUNK)])
+    assert unique.memo is None  # codes: nothing to gain from remembering them
+    assert unique.column(["XZ-1", "XZ-1"]) == [("XZ-1", None, None)] * 2
+    assert _ColumnParser(parse).column([["列表"]]) == [(["列表"], None, None)]  # an unhashable cell: cell by cell

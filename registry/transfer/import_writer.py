@@ -6,6 +6,7 @@ per-row ORM objects), and are committed only when no row has a problem.
 from __future__ import annotations
 
 import contextlib
+import json
 import operator
 from collections import defaultdict
 from decimal import Decimal
@@ -49,15 +50,27 @@ def _chunks(items: list, size: int = CHUNK):
         yield items[i:i + size]
 
 
+# Asset columns an import never compares or writes back; their values are not read (a timestamp costs a
+# regular expression per value on SQLite). `deleted` tells a removed asset instead of `deleted_at`.
+_NOT_LOADED = frozenset({"created_at", "updated_at", "deleted_at", "deletion_reason", "extra"})
+
+
 def _load_existing(category: Category, codes: list[str]) -> dict[str, dict]:
+    """Return the stored asset and detail values of the assets with `codes`, by code (extra attributes decoded)."""
     assets, detail = Asset.__table__, DETAIL_MODELS[category].__table__
-    cols = [c for c in assets.c] + [c for c in detail.c if c.name != "asset_id"]
+    cols = [c for c in assets.c if c.name not in _NOT_LOADED] + [c for c in detail.c if c.name != "asset_id"]
+    # The extra attributes as their JSON text: most assets have none, stored as 'null', not worth decoding.
+    cols += [assets.c.deleted_at.is_not(None).label("deleted"), sa.cast(assets.c.extra, sa.Text).label("extra")]
+    keys = [c.key for c in cols]
     out = {}
     for chunk in _chunks(codes):
         stmt = sa.select(*cols).select_from(assets.outerjoin(detail, detail.c.asset_id == assets.c.id)) \
             .where(assets.c.code.in_(chunk))
-        for row in db.session.execute(stmt).mappings().all():  # fetchall: one driver call per chunk
-            out[row["code"]] = dict(row)
+        for row in db.session.execute(stmt).all():  # fetchall: one driver call per chunk
+            old = dict(zip(keys, row))
+            extra = old["extra"]
+            old["extra"] = None if extra is None or extra == "null" else json.loads(extra)
+            out[old["code"]] = old
     return out
 
 
@@ -124,7 +137,7 @@ def _check_rows(result, parsed, existing, units, category, plan, specs):
             if old["category"] is not category:
                 result.add_error(row_no, code_col, f"设备编码「{values[code_at]}」已被{old['category'].label}设备使用")
                 continue
-            if old["deleted_at"] is not None:
+            if old["deleted"]:
                 result.add_error(row_no, code_col, f"设备编码「{values[code_at]}」的设备已删除，不能通过导入恢复")
                 continue
         township = (values[township_at] if township_at is not None else None) or (old or {}).get("township")

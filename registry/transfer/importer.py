@@ -6,6 +6,7 @@ raised one by one; the database is written only when there are none (see import_
 from __future__ import annotations
 
 import itertools
+import operator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP
@@ -170,19 +171,129 @@ def locate_header(sheet: RawSheet) -> tuple[int, Category, list[FieldSpec | None
 
 
 def _is_blank(row: list) -> bool:
-    if row.count("") + row.count(None) == len(row):
-        return True
-    return all(isinstance(v, str) and not v.strip() or v is None for v in row)
+    for value in row:  # a data row's first cell (its code) is rarely empty: one step
+        if value is None or value == "" or (isinstance(value, str) and not value.strip()):
+            continue
+        return False
+    return True
+
+
+# Rows parsed together, a column at a time: bounded memory for the raw cells, few Python steps per cell.
+PARSE_CHUNK = 5000
+# A column stops remembering its cells once more than this share of a chunk's cells were new (codes,
+# serials, coordinates); a column of dates (8,000 distinct in 100,000 rows) keeps remembering.
+MEMO_MISS_SHARE = 0.9
+# Cell classes that compare equal across classes (1 == 1.0 == True) but parse differently.
+_NUMBER_CLASSES = frozenset({bool, int, float})
+
+
+class _ColumnParser:
+    """Parse the cells of one column, answering a repeated cell from memory.
+
+    A ledger repeats its unit names, townships, types, grades and dates on every row; the answer to
+    a cell (value, warning, refusal) is worked out once, and equal cells share one value object.
+    Where a chunk mixes number classes, cells are remembered by class and value, so 1, 1.0 and True
+    stay apart. A column of mostly new values gives up remembering after a chunk.
+    """
+
+    def __init__(self, parse):
+        self.parse = parse
+        self.memo: dict | None = {}
+        self.troubled = False  # some cell had a warning or was refused: the caller looks for them
+
+    def attempt(self, raw) -> tuple:
+        """Return (value, warning, refusal message) for one cell."""
+        try:
+            value, warning = self.parse(raw)
+        except FieldError as exc:
+            self.troubled = True
+            return None, None, exc.message
+        if warning:
+            self.troubled = True
+        return value, warning, None
+
+    def column(self, cells) -> list[tuple]:
+        """Return the (value, warning, refusal) of every cell of `cells`."""
+        memo = self.memo
+        if memo is None:
+            return list(map(self.attempt, cells))
+        known = len(memo)
+        keys = cells if len(_NUMBER_CLASSES.intersection(map(type, cells))) < 2 else list(zip(map(type, cells), cells))
+        try:
+            answers = list(map(memo.get, keys))  # None for every cell not seen in an earlier chunk
+        except TypeError:  # a cell value that cannot be a key: this column is read cell by cell
+            self.memo = None
+            return list(map(self.attempt, cells))
+        attempt, k = self.attempt, -1
+        try:
+            while True:
+                k = answers.index(None, k + 1)  # the next unanswered cell, found in C
+                key = keys[k]
+                answer = memo.get(key)  # seen earlier in this chunk
+                if answer is None:
+                    answer = memo[key] = attempt(cells[k])
+                answers[k] = answer
+        except ValueError:  # every cell answered
+            pass
+        if len(memo) - known > MEMO_MISS_SHARE * len(cells):
+            self.memo = None
+        return answers
+
+
+_VALUE = operator.itemgetter(0)
+
+
+def _chunks_of_rows(result: ImportResult, max_rows: int, progress: Progress | None):
+    """Yield (row numbers, rows) of at most PARSE_CHUNK non-blank data rows; raise TooLarge past `max_rows`."""
+    rows = itertools.islice(result.sheet.iter_rows(), result.header_row, None)
+    total, count = result.sheet.height, 0
+    numbers: list[int] = []
+    chunk: list[list] = []
+    for row_no, row in enumerate(rows, start=result.header_row + 1):
+        if progress and row_no % 5000 == 0:
+            progress("校验", row_no, total)
+        if _is_blank(row):
+            continue
+        if count >= max_rows:
+            raise TooLarge(f"数据超过 {max_rows:,} 行的导入上限（第 {row_no} 行），请拆分文件后分批导入")
+        count += 1
+        numbers.append(row_no)
+        chunk.append(row)
+        if len(chunk) == PARSE_CHUNK:
+            yield numbers, chunk
+            numbers, chunk = [], []
+    if chunk:
+        yield numbers, chunk
+
+
+def _rows_pass(values_by_column, code_at, township_at, unit_at, numbers, seen_codes, townships) -> bool:
+    """Tell whether a chunk passes the rows' own checks, told a column at a time; if so, note its codes.
+
+    When it does not, the caller checks it row by row to name each problem.
+    """
+    codes = [c for c in values_by_column[code_at] if c is not None]
+    if len(set(codes)) != len(codes) or not seen_codes.keys().isdisjoint(codes):
+        return False
+    if not townships.issuperset(t for t in set(values_by_column[township_at]) if t is not None):
+        return False
+    for k, _name in unit_at:
+        if max(map(len, filter(None, values_by_column[k])), default=0) > UNIT_NAME_MAX:
+            return False
+    seen_codes.update((c, n) for c, n in zip(values_by_column[code_at], numbers) if c is not None)
+    return True
 
 
 def parse_rows(result: ImportResult, max_rows: int, today: date, progress: Progress | None = None,
                steps: dict | None = None) -> list[ParsedRow]:
     """Parse every data row into field values; collect problems on `result` (nothing is raised per row).
 
+    Rows are parsed a chunk at a time and, within a chunk, a column at a time; the problems are then
+    recorded in the order of the sheet (row by row, left to right, then the row's own checks).
     `steps` maps decimal field names to the step their column stores (values are rounded to it).
     """
     columns = result.columns
-    parsers = [(i, spec, compile_parser(spec, today)) for i, spec in enumerate(columns) if spec is not None]
+    parsers = [(i, spec, _ColumnParser(compile_parser(spec, today))) for i, spec in enumerate(columns)
+               if spec is not None]
     result.positions = {spec.name: k for k, (_, spec, _) in enumerate(parsers)}
     steps = {result.positions[n]: step for n, step in (steps or {}).items() if n in result.positions}
     unlabeled = [i for i, spec in enumerate(columns) if spec is None]
@@ -191,59 +302,71 @@ def parse_rows(result: ImportResult, max_rows: int, today: date, progress: Progr
     code_at, township_at = pos.get("code"), pos.get("township")
     unit_at = [(pos[n], n) for n in ("owner_unit", "user_unit") if n in pos]
     townships = set(TOWNSHIPS)
-    # Share equal values (unit names, townships, dates ...) between rows: 100k rows repeat them a lot.
-    shared = [{} if spec.kind in ("str", "unit", "date", "enum", "decimal") else None for _, spec, _ in parsers]
+    width = len(columns)
     seen_codes: dict[str, int] = {}
     parsed: list[ParsedRow] = []
-    rows = itertools.islice(result.sheet.iter_rows(), result.header_row, None)
-    total = result.sheet.height
-    for row_no, row in enumerate(rows, start=result.header_row + 1):
-        if progress and row_no % 5000 == 0:
-            progress("校验", row_no, total)
-        if _is_blank(row):
-            continue
-        if len(parsed) >= max_rows:
-            raise TooLarge(f"数据超过 {max_rows:,} 行的导入上限（第 {row_no} 行），请拆分文件后分批导入")
-        values, width = [], len(row)
-        for i, spec, parse in parsers:
-            try:
-                value, warning = parse(row[i] if i < width else "")
-            except FieldError as exc:
-                result.add_error(row_no, i, exc.message)
-                value, warning = None, None
-            if warning:
-                result.warnings.append(Problem(row_no, spec.label, warning, i))
-            values.append(value)
-        for k, cache in enumerate(shared):
-            if cache is not None and values[k] is not None:
-                values[k] = cache.setdefault(values[k], values[k])
-        for k, step in steps.items():
-            if values[k] is not None:
-                values[k] = values[k].quantize(step, ROUND_HALF_UP)
-        for i in unlabeled:
-            if i < width and row[i] not in ("", None):
-                if i in extra_columns:
-                    if str(row[i]).strip():
-                        result.extras.setdefault(row_no, {})[extra_columns[i]] = extra_text(row[i])
+    after_fields = len(parsers)  # the order of a row's own checks, after its fields' problems
+    for numbers, chunk in _chunks_of_rows(result, max_rows, progress):
+        # (row index in the chunk, order within the row, column index, message, warning?)
+        problems: list[tuple[int, int, int | None, str, bool]] = []
+        cells = list(zip(*(row if len(row) >= width else row + [""] * (width - len(row)) for row in chunk)))
+        values_by_column = []
+        for k, (i, _spec, parser) in enumerate(parsers):
+            answers = parser.column(cells[i])
+            if parser.troubled:
+                for n, (_value, warning, refusal) in enumerate(answers):
+                    if refusal is not None:
+                        problems.append((n, k, i, refusal, False))
+                    elif warning:
+                        problems.append((n, k, i, warning, True))
+            values = list(map(_VALUE, answers))
+            step = steps.get(k)
+            if step is not None:
+                values = [v if v is None else v.quantize(step, ROUND_HALF_UP) for v in values]
+            values_by_column.append(values)
+        row_extras: dict[int, dict] = {}
+        for order, i in enumerate(unlabeled, start=after_fields):
+            for n, raw in enumerate(cells[i]):
+                if raw in ("", None):
                     continue
-                result.add_error(row_no, i, "该列没有列名，数据无法识别；请删除或补上列名")
-        code = values[code_at]
-        if code is not None:
-            if code in seen_codes:
-                result.add_error(row_no, code_col, f"设备编码「{code}」与第 {seen_codes[code]} 行重复")
+                if i in extra_columns:
+                    if str(raw).strip():
+                        row_extras.setdefault(n, {})[extra_columns[i]] = extra_text(raw)
+                    continue
+                problems.append((n, order, i, "该列没有列名，数据无法识别；请删除或补上列名", False))
+        rows = list(zip(*values_by_column))
+        if _rows_pass(values_by_column, code_at, township_at, unit_at, numbers, seen_codes, townships):
+            parsed.extend(map(ParsedRow, numbers, rows))
+        else:
+            own = after_fields + len(unlabeled)
+            for n, values in enumerate(rows):
+                row_no = numbers[n]
+                code = values[code_at]
+                if code is not None:
+                    if code in seen_codes:
+                        problems.append((n, own, code_col, f"设备编码「{code}」与第 {seen_codes[code]} 行重复", False))
+                    else:
+                        seen_codes[code] = row_no
+                township = values[township_at]
+                if township is not None and township not in townships:
+                    problems.append((n, own + 1, result.column_of("township"),
+                                     f"「{township[:40]}」不是新郑市的乡镇/街道，可选：{'、'.join(TOWNSHIPS)}", False))
+                for j, (k, name) in enumerate(unit_at):
+                    if values[k] and len(values[k]) > UNIT_NAME_MAX:
+                        problems.append((n, own + 2 + j, result.column_of(name),
+                                         f"长度不能超过 {UNIT_NAME_MAX} 个字符", False))
+                parsed.append(ParsedRow(row_no, values))
+        for n in sorted(row_extras):
+            result.extras.setdefault(numbers[n], {}).update(row_extras[n])
+        problems.sort(key=lambda p: (p[0], p[1]))
+        for n, _order, i, message, warning in problems:
+            if warning:
+                result.warnings.append(Problem(numbers[n], columns[i].label, message, i))
             else:
-                seen_codes[code] = row_no
-        township = values[township_at]
-        if township is not None and township not in townships:
-            result.add_error(row_no, result.column_of("township"),
-                             f"「{township[:40]}」不是新郑市的乡镇/街道，可选：{'、'.join(TOWNSHIPS)}")
-        for k, name in unit_at:
-            if values[k] and len(values[k]) > UNIT_NAME_MAX:
-                result.add_error(row_no, result.column_of(name), f"长度不能超过 {UNIT_NAME_MAX} 个字符")
-        parsed.append(ParsedRow(row_no, tuple(values)))
+                result.add_error(numbers[n], i, message)
     result.rows = len(parsed)
     if progress:
-        progress("校验", total, total)
+        progress("校验", result.sheet.height, result.sheet.height)
     return parsed
 
 
