@@ -368,3 +368,21 @@ def test_a_column_parser_remembers_cells_by_class_and_value_while_they_repeat():
     assert unique.memo is None  # codes: nothing to gain from remembering them
     assert unique.column(["XZ-1", "XZ-1"]) == [("XZ-1", None, None)] * 2
     assert _ColumnParser(parse).column([["列表"]]) == [(["列表"], None, None)]  # an unhashable cell: cell by cell
+
+
+def test_reimport_compares_the_stored_extra_attributes(app):
+    """A re-import reads the stored extra attributes back (JSON text) to tell unchanged rows from changed ones."""
+    from registry.transfer.importer import run_import
+    headers = ELEVATOR_HEADERS + ["安全管理员"]
+    rows = [dict(good_row(1), 安全管理员="张工"), dict(good_row(2), 安全管理员="")]
+    with app.app_context():
+        assert run_import(workbook(rows, headers=headers), "电梯.xlsx").created == 2
+        same = run_import(workbook(rows, headers=headers), "电梯.xlsx")
+        assert (same.updated, same.unchanged) == (0, 2)
+        rows[0]["安全管理员"] = "李工"
+        changed = run_import(workbook(rows, headers=headers), "电梯.xlsx")
+        assert (changed.updated, changed.unchanged) == (1, 1), changed.errors
+        assert _assets()["C-DT-00001"].extra == {"安全管理员": "李工"} and _assets()["C-DT-00002"].extra is None
+        history = db.session.execute(sa.select(AssetChange.field, AssetChange.before, AssetChange.after)
+                                     .where(AssetChange.field.like("extra:%"))).all()
+        assert history == [("extra:安全管理员", "张工", "李工")]
