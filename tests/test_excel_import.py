@@ -363,6 +363,9 @@ def test_a_column_parser_remembers_cells_by_class_and_value_while_they_repeat():
         (1.0, None, None), (True, None, None), (1, None, None), (1.0, None, None)] + [("甲", None, None)] * 20
     assert calls == ["甲", "乙", "坏", 1.0, True, 1] and repeating.memo is not None  # 1.0, True and 1 kept apart
     assert [type(v) for v, _, _ in repeating.column([True, 1, 1.0])] == [bool, int, float] and len(calls) == 6
+    across = _ColumnParser(parse)  # one number class per chunk, different chunks
+    assert across.column([1.0] * 20)[0] == (1.0, None, None)
+    assert [type(v) for v, _, _ in across.column([True] * 20)] == [bool] * 20
     unique = _ColumnParser(parse)
     unique.column([f"XZ-{n}" for n in range(PARSE_CHUNK)])
     assert unique.memo is None  # codes: nothing to gain from remembering them

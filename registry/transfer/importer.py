@@ -9,7 +9,7 @@ import itertools
 import operator
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable
 
 from registry import clock
@@ -21,7 +21,13 @@ from registry.transfer import import_writer, records
 from registry.transfer.layout import extra_text
 from registry.transfer.mapping import EXTRA, match_header
 from registry.transfer.upload import (
-    ImportRejected, LayoutMismatch, RawSheet, TooLarge, column_letter, read_named_sheets, read_upload,
+    ImportRejected,
+    LayoutMismatch,
+    RawSheet,
+    TooLarge,
+    column_letter,
+    read_named_sheets,
+    read_upload,
 )
 
 HEADER_SEARCH_ROWS = 10
@@ -184,7 +190,7 @@ PARSE_CHUNK = 5000
 # serials, coordinates); a column of dates (8,000 distinct in 100,000 rows) keeps remembering.
 MEMO_MISS_SHARE = 0.9
 # Cell classes that compare equal across classes (1 == 1.0 == True) but parse differently.
-_NUMBER_CLASSES = frozenset({bool, int, float})
+_NUMBER_CLASSES = frozenset({bool, int, float, Decimal})
 
 
 class _ColumnParser:
@@ -192,14 +198,15 @@ class _ColumnParser:
 
     A ledger repeats its unit names, townships, types, grades and dates on every row; the answer to
     a cell (value, warning, refusal) is worked out once, and equal cells share one value object.
-    Where a chunk mixes number classes, cells are remembered by class and value, so 1, 1.0 and True
-    stay apart. A column of mostly new values gives up remembering after a chunk.
+    Once a column has shown two number classes, cells are remembered by class and value, so 1, 1.0
+    and True stay apart. A column of mostly new values gives up remembering after a chunk.
     """
 
     def __init__(self, parse):
         self.parse = parse
         self.memo: dict | None = {}
         self.troubled = False  # some cell had a warning or was refused: the caller looks for them
+        self.number_classes: set[type] = set()
 
     def attempt(self, raw) -> tuple:
         """Return (value, warning, refusal message) for one cell."""
@@ -218,7 +225,9 @@ class _ColumnParser:
         if memo is None:
             return list(map(self.attempt, cells))
         known = len(memo)
-        keys = cells if len(_NUMBER_CLASSES.intersection(map(type, cells))) < 2 else list(zip(map(type, cells), cells))
+        # Keyed by value alone while one number class has been seen in this column (in any chunk so far).
+        self.number_classes.update(_NUMBER_CLASSES.intersection(map(type, cells)))
+        keys = cells if len(self.number_classes) < 2 else list(zip(map(type, cells), cells))
         try:
             answers = list(map(memo.get, keys))  # None for every cell not seen in an earlier chunk
         except TypeError:  # a cell value that cannot be a key: this column is read cell by cell
