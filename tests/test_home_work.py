@@ -254,3 +254,28 @@ def test_history_shows_chinese_field_names_and_labels(app, client, login):
     history = html.split('id="history"')[1]
     assert "整条记录" in history and "record" not in history
     assert "在用" in history and "已下达通知" in history and "in_use" not in history and "更新通知书" in history
+
+
+def test_ledger_summaries_come_from_each_categorys_latest_evaluation(app):
+    from registry.assets.models import Asset
+    from registry.rules.ledger import finding_summaries
+    from registry.rules.services import evaluate_inventory
+    old, new, blank = _fleet(app)
+    with app.app_context():
+        ids = {a.code: a.id for a in db.session.scalars(sa.select(Asset))}
+        listed = [ids[old], ids[new], ids[blank]]
+        first = finding_summaries(listed, Category.CONSTRUCTION_MACHINE)
+        assert first[ids[old]][0] == ("mandatory", ["XZ-8a"])
+        assert "mandatory" not in dict(first[ids[new]]) and dict(first[ids[blank]]) == {"undetermined": ["XZ-8a", "XZ-8b"]}
+        assert finding_summaries(listed, None) == first  # every category's latest, in the same one statement
+        # The old machine is renewed in place and its category evaluated again: that newer run wins.
+        asset = db.session.get(Asset, ids[old])
+        asset.commissioned_on = date(2023, 1, 1)
+        asset.condition_grade = ConditionGrade.GOOD
+        db.session.commit()
+        evaluate_inventory(clock.today(), category=Category.CONSTRUCTION_MACHINE)
+        db.session.commit()
+        second = finding_summaries(listed, Category.CONSTRUCTION_MACHINE)
+        assert "mandatory" not in dict(second.get(ids[old], [])) and second[ids[blank]] == first[ids[blank]]
+        assert finding_summaries(listed, None) == second
+        assert finding_summaries([], Category.CONSTRUCTION_MACHINE) == {}

@@ -19,8 +19,9 @@ from registry.enums import Category
 from registry.extensions import db
 from tests import factories
 
+# The statement's first FROM names its table: a list's scalar subquery on departments is not an identity read.
 IDENTITY_TABLES = re.compile(
-    r"^\s*(SELECT\b.*?\bFROM|UPDATE|INSERT INTO|DELETE FROM)\s+\"?"
+    r"^\s*(SELECT\b(?:(?!\bFROM\b).)*\bFROM|UPDATE|INSERT INTO|DELETE FROM)\s+\"?"
     r"(users|api_tokens|security_policy|departments|department_categories)\b", re.S | re.I)
 
 
@@ -111,3 +112,37 @@ def test_the_asset_page_reads_the_asset_with_its_extra_attributes_in_one_stateme
         sa.event.remove(engine, "before_cursor_execute", on_execute)
     assert resp.status_code == 200 and "新郑市恒安电梯工程有限公司" in resp.get_data(as_text=True)
     assert not [s for s in seen if s.startswith("SELECT assets.extra")], "extra loaded by a second statement"
+
+
+@pytest.mark.parametrize("path", ["/assets/c/elevator", "asset", "/api/v1/assets?category=elevator"])
+def test_a_steady_request_reads_its_user_and_the_security_policy_in_one_statement(app, client, login, inventory,
+                                                                                   path):
+    login("maintainer", "zjj")
+    path = f"/assets/{inventory}" if path == "asset" else path
+    client.get(path)
+    with identity_statements(app) as found:
+        assert client.get(path).status_code == 200
+    assert len(found) == 1, found
+    assert "security_policy" in found[0], found
+
+
+def test_a_token_request_follows_the_stored_policy_read_with_its_token(app, client, inventory):
+    from datetime import datetime, timedelta, timezone
+
+    from registry.accounts.models import SecurityPolicy, User
+    with app.app_context():
+        user = factories.make_user("maintainer", "zjj")
+        user.password_changed_at = datetime.now(timezone.utc) - timedelta(days=100)
+        db.session.commit()
+        user_id = user.id
+        _row, plain = tokens.create_token(db.session.get(User, user_id), "script")
+    headers = {"Authorization": f"Bearer {plain}"}
+    resp = client.get(f"/api/v1/assets/{inventory}", headers=headers)
+    assert resp.status_code == 403 and "90 天" in resp.get_json()["message"], resp.get_data(as_text=True)
+    # The security administrator lengthens the period: the next token request reads the new value.
+    with app.app_context():
+        db.session.add(SecurityPolicy(key="PASSWORD_MAX_AGE_DAYS", value=120))
+        db.session.commit()
+    with identity_statements(app) as found:
+        assert client.get(f"/api/v1/assets/{inventory}", headers=headers).status_code == 200
+    assert len(found) == 1, found

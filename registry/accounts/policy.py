@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context
@@ -51,6 +52,27 @@ def current_policy() -> dict[str, int]:
     if has_request_context():
         g._security_policy = policy
     return policy
+
+
+def stored_columns() -> list:
+    """Return one scalar subquery per setting (its stored value or NULL), to ride along a request's identity read.
+
+    Every signed-in request reads the policy (idle logout, password age); selected with the user it
+    costs no round trip of its own. Read from the database on each request, so every host agrees.
+    """
+    return [sa.select(SecurityPolicy.value).where(SecurityPolicy.key == s.key).scalar_subquery()
+            .label(f"policy_{s.key.lower()}") for s in SETTINGS]
+
+
+def keep_for_request(stored: Iterable[int | None]) -> None:
+    """Cache for this request the settings read by `stored_columns()` (None: the configured value applies)."""
+    if not has_request_context():
+        return
+    policy = _defaults()
+    for setting, value in zip(SETTINGS, stored):
+        if value is not None:
+            policy[setting.key] = value
+    g._security_policy = policy
 
 
 def get(key: str) -> int:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 
+import sqlalchemy as sa
 from flask import Flask, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
@@ -41,7 +42,12 @@ def _load_user(session_id: str):
         user_id, generation = (int(p) for p in session_id.split(":"))
     except ValueError:
         return None
-    user = db.session.get(User, user_id, options=identity_options())
+    row = db.session.execute(sa.select(User, *policy.stored_columns()).where(User.id == user_id)
+                             .options(*identity_options())).unique().first()
+    if row is None:
+        return None
+    user = row[0]
+    policy.keep_for_request(row[1:])
     if user is not None and (user.session_generation != generation or not user.active):
         # A cookie from before a logout, password change or deactivation: refuse it, and say so.
         from registry.audit import services as audit

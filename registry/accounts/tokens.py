@@ -8,6 +8,7 @@ from datetime import timedelta, timezone
 import sqlalchemy as sa
 
 from registry import clock
+from registry.accounts import policy
 from registry.accounts.models import ApiToken, User, identity_options
 from registry.audit import services as audit
 from registry.errors import NotFound, ValidationFailed
@@ -81,10 +82,15 @@ def user_for_token(plain: str) -> User | None:
     """Return the active user owning the unrevoked token `plain`, or None."""
     if not plain.startswith(PREFIX) or len(plain) > 200:
         return None
-    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _digest(plain))
-                              .options(*identity_options(ApiToken.user)))
-    if token is None or token.revoked_at is not None or not token.user.active:
+    row = db.session.execute(sa.select(ApiToken, *policy.stored_columns())
+                             .where(ApiToken.token_hash == _digest(plain))
+                             .options(*identity_options(ApiToken.user))).unique().first()
+    if row is None:
         return None
+    token = row[0]
+    if token.revoked_at is not None or not token.user.active:
+        return None
+    policy.keep_for_request(row[1:])
     now = clock.now()
     last = token.last_used_at
     if last is not None and last.tzinfo is None:

@@ -16,7 +16,7 @@ from registry.extensions import db
 from registry.rules.engine import CompiledRule
 from registry.rules.models import Finding, Rule
 from registry.rules.results import HIT, UNDETERMINABLE
-from registry.rules.services import latest_evaluation
+from registry.rules.services import latest_evaluation, latest_evaluation_id
 
 # A finding's kind in the ledger, most pressing first.
 KIND_ORDER = ("mandatory", "advisory", "undetermined")
@@ -58,18 +58,20 @@ def finding_summaries(asset_ids: list[int], category: Category | None) -> dict[i
     """Return {asset id: [(kind, rule codes), …]} (most pressing kind first) for the listed assets."""
     if not asset_ids:
         return {}
+    # One statement: each category's latest evaluation is a subquery of it, not a lookup of its own.
+    latest = [sa.and_(Asset.category == c, Finding.evaluation_id == latest_evaluation_id(c))
+              for c in ([category] if category is not None else list(Category))]
+    rows = db.session.execute(
+        sa.select(Finding.asset_id, Finding.rule_code, Finding.outcome, Finding.result)
+        .join(Asset, Asset.id == Finding.asset_id)
+        .where(Finding.asset_id.in_(asset_ids), sa.or_(*latest)))
     by_asset: dict[int, dict[str, set[str]]] = {}
-    for c, evaluation_id in _evaluations(category):
-        rows = db.session.execute(
-            sa.select(Finding.asset_id, Finding.rule_code, Finding.outcome, Finding.result)
-            .join(Asset, Asset.id == Finding.asset_id)
-            .where(Finding.evaluation_id == evaluation_id, Finding.asset_id.in_(asset_ids), Asset.category == c))
-        for asset_id, code, outcome, result in rows:
-            if result == UNDETERMINABLE:
-                kind = "undetermined"
-            else:
-                kind = "mandatory" if outcome in MANDATORY_OUTCOMES else "advisory"
-            by_asset.setdefault(asset_id, {}).setdefault(kind, set()).add(code)
+    for asset_id, code, outcome, result in rows:
+        if result == UNDETERMINABLE:
+            kind = "undetermined"
+        else:
+            kind = "mandatory" if outcome in MANDATORY_OUTCOMES else "advisory"
+        by_asset.setdefault(asset_id, {}).setdefault(kind, set()).add(code)
     return {asset_id: [(k, sorted(kinds[k])) for k in KIND_ORDER if k in kinds]
             for asset_id, kinds in by_asset.items()}
 

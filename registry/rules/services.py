@@ -154,14 +154,26 @@ def latest_evaluation(category: Category | None = None, as_of: date | None = Non
     every category's findings (plans, progress), so only a whole-inventory run qualifies; with a
     category, a whole-inventory run and a run of that category both cover it and the newer wins.
     """
-    query = sa.select(Evaluation).where(Evaluation.finished_at.is_not(None))
+    return db.session.scalar(_latest(sa.select(Evaluation), category, as_of))
+
+
+def latest_evaluation_id(category: Category | None = None):
+    """Return a scalar subquery naming `latest_evaluation(category)`'s id (NULL when there is none).
+
+    For a statement that reads the latest findings without a round trip to find the evaluation first.
+    """
+    return _latest(sa.select(Evaluation.id), category, None).scalar_subquery()
+
+
+def _latest(query: sa.Select, category: Category | None, as_of: date | None) -> sa.Select:
+    query = query.where(Evaluation.finished_at.is_not(None))
     if category is None:
         query = query.where(Evaluation.category.is_(None))
     else:
         query = query.where(sa.or_(Evaluation.category.is_(None), Evaluation.category == Category(category)))
     if as_of is not None:
         query = query.where(Evaluation.as_of <= as_of)
-    return db.session.scalar(query.order_by(*NEWEST_FIRST).limit(1))
+    return query.order_by(*NEWEST_FIRST).limit(1)
 
 
 def evaluation_on(as_of: date, category: Category | None = None) -> Evaluation | None:
