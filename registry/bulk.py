@@ -10,7 +10,7 @@ import gc
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import sqlalchemy as sa
 
@@ -72,6 +72,22 @@ def foreign_keys_checked_after(conn, tables: Sequence[sa.Table]):
     yield
     for table, name, definition in saved:
         conn.execute(sa.text(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'))
+
+
+@contextmanager
+def sqlite_pragmas(conn, **pragmas) -> Iterator[None]:
+    """Set SQLite PRAGMAs for the block and put the previous values back after (PostgreSQL: nothing)."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    saved = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in pragmas}
+    for name, value in pragmas.items():
+        conn.exec_driver_sql(f"PRAGMA {name}={int(value)}")
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            conn.exec_driver_sql(f"PRAGMA {name}={int(value)}")
 
 
 def chunked(values: Iterable, size: int = IN_LIST_CHUNK) -> Iterable[list]:

@@ -158,6 +158,29 @@ def test_sql_path_persists_the_same_findings(rules):
     assert evaluation.rule_versions["XZ-8a"] == 1 and evaluation.finding_count == 2
 
 
+
+def test_a_persisted_run_gives_back_the_connections_page_cache(rules):
+    """The run widens SQLite's page cache for its inserts, and only for them (PostgreSQL: nothing to set)."""
+    make_asset(Category.CONSTRUCTION_MACHINE, commissioned_on=date(2013, 9, 1), design_life_years=15, detail=SOUND)
+    conn = db.session.connection()
+    sqlite = conn.dialect.name == "sqlite"
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar() if sqlite else None
+    seen = []
+    if sqlite:
+        def during(_conn, _cursor, statement, *_):
+            if statement.startswith("INSERT INTO findings"):
+                seen.append(_conn.exec_driver_sql("PRAGMA cache_size").scalar())
+        sa.event.listen(db.engine, "after_cursor_execute", during)
+    try:
+        evaluation = services.evaluate_inventory(date(2024, 11, 15))
+    finally:
+        if sqlite:
+            sa.event.remove(db.engine, "after_cursor_execute", during)
+    assert evaluation.finding_count == 1
+    if sqlite:
+        assert seen and set(seen) == {services.EVALUATION_CACHE_SIZE} != {before}
+        assert db.session.connection().exec_driver_sql("PRAGMA cache_size").scalar() == before
+
 def test_tower_crane_band_rule(ctx):
     seed_packs(("national",))
     db.session.execute(sa.update(Rule).where(Rule.code == "GB-TC-1").values(enabled=True))

@@ -14,7 +14,7 @@ from registry import clock
 from registry.assets import search
 from registry.assets.codes import SEQUENCE_DIGITS, code_for
 from registry.assets.models import DETAIL_MODELS, Asset
-from registry.bulk import bulk_insert, foreign_keys_checked_after
+from registry.bulk import bulk_insert, foreign_keys_checked_after, sqlite_pragmas
 from registry.db_types import utcnow
 from registry.disposals.models import Baseline, Disposal, Replacement, ReplacementLink
 from registry.disposals.queries import investment_by_year, recycled_cars_by_year
@@ -380,7 +380,7 @@ def seed_demo(count: int = 5000, progress: Callable[[int], None] | None = None) 
     with when_large(search.index_deferred(conn, start_id, first_unit_id)), \
             when_large(foreign_keys_checked_after(conn, loaded)):
         # The unique-code index still grows row by row; a bigger page cache keeps it off the disk.
-        with when_large(_sqlite_pragmas(conn, cache_size=-262144)):
+        with when_large(sqlite_pragmas(conn, cache_size=-262144)):
             rng = random.Random(SEED + 1)
             unit_rows = _units(rng, max(70, min(count // 8, 40_000)))
             unit_cols = ["name", "kind", "township", "address", "contact", "phone"]
@@ -400,13 +400,13 @@ def seed_demo(count: int = 5000, progress: Callable[[int], None] | None = None) 
                 copy_demo_rows(start_id, drawn, count, drawn_per_category, progress)
         # The records read the oldest and newest of each category through its date index, built first;
         # the statuses they set then touch no other index (at 1M: 5 s less on PostgreSQL).
-        with when_large(_sqlite_pragmas(conn, threads=2)):
+        with when_large(sqlite_pragmas(conn, threads=2)):
             for index in by_date:
                 index.create(conn)
         seed_records(start_id)
     # SQLite sorts faster in small runs merged by two threads than in one big in-memory sort (1M: 1.0 s an
     # index, not 1.9 s).
-    with when_large(_sqlite_pragmas(conn, threads=2)):
+    with when_large(sqlite_pragmas(conn, threads=2)):
         for index in deferred_indexes:
             if index not in by_date:
                 index.create(conn)
@@ -416,22 +416,6 @@ def seed_demo(count: int = 5000, progress: Callable[[int], None] | None = None) 
                                      .group_by(Asset.category)).all())
     db.session.commit()
     return {c.label: totals.get(c, 0) for c in Category}
-
-
-@contextlib.contextmanager
-def _sqlite_pragmas(conn, **pragmas) -> Iterator[None]:
-    """Set SQLite PRAGMAs for the block and put the previous values back after (PostgreSQL: nothing)."""
-    if conn.dialect.name != "sqlite":
-        yield
-        return
-    saved = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in pragmas}
-    for name, value in pragmas.items():
-        conn.exec_driver_sql(f"PRAGMA {name}={int(value)}")
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            conn.exec_driver_sql(f"PRAGMA {name}={int(value)}")
 
 
 def copy_demo_rows(first_id: int, drawn: int, count: int, drawn_per_category: dict,

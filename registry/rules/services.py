@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from registry import clock
 from registry.assets.models import Asset
 from registry.audit import services as audit
+from registry.bulk import sqlite_pragmas
 from registry.db_types import utcnow
 from registry.enums import Category, RuleOutcome
 from registry.errors import ValidationFailed
@@ -18,6 +19,7 @@ from registry.rules.engine import CLOSED_STATUSES, CompiledRule, in_force
 from registry.rules.models import Evaluation, Finding, Rule
 from registry.rules.results import FindingResult
 
+EVALUATION_CACHE_SIZE = -262144  # SQLite's cache_size for a whole-inventory run: 256 MB (negative: KiB)
 FINDING_COLUMNS = ("evaluation_id", "asset_id", "rule_id", "rule_code", "rule_version", "outcome", "result",
                    "explanation", "deadline", "overdue", "as_of", "figures")
 
@@ -115,8 +117,11 @@ def evaluate_inventory(as_of: date, category: Category | None = None, persist: b
     db.session.flush()
     dialect = db.engine.dialect.name
     findings = Finding.__table__
-    for cr in compile_rules(as_of, category, rules):
-        db.session.execute(sa.insert(findings).from_select(FINDING_COLUMNS, cr.select(dialect, evaluation.id)))
+    # SQLite's default 2 MB page cache makes each rule's findings re-read the index pages the rules
+    # before it wrote (1M assets: 8.5 s wall, 7.0 s CPU; with 256 MB 6.7 s, 6.5 s). Put back after.
+    with sqlite_pragmas(db.session.connection(), cache_size=EVALUATION_CACHE_SIZE):
+        for cr in compile_rules(as_of, category, rules):
+            db.session.execute(sa.insert(findings).from_select(FINDING_COLUMNS, cr.select(dialect, evaluation.id)))
     # Counted rather than summed from rowcount, which the PostgreSQL driver leaves at -1 here.
     total = db.session.scalar(sa.select(sa.func.count()).select_from(findings)
                               .where(findings.c.evaluation_id == evaluation.id))
