@@ -48,7 +48,7 @@ def _load_user(session_id: str):
         return None
     user = row[0]
     policy.keep_for_request(row[1:])
-    if user is not None and (user.session_generation != generation or not user.active):
+    if user.session_generation != generation or not user.active:
         # A cookie from before a logout, password change or deactivation: refuse it, and say so.
         from registry.audit import services as audit
         audit.record_refusal("session.rejected", object_type="user", object_id=user.id, user=user,
