@@ -74,6 +74,11 @@ def foreign_keys_checked_after(conn, tables: Sequence[sa.Table]):
         conn.execute(sa.text(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'))
 
 
+# SQLite's page cache for a large load or a whole-inventory evaluation: 256 MB (negative: KiB). The default
+# 2 MB makes an index growing out of order re-read its pages from the file.
+LARGE_LOAD_CACHE_SIZE = -262144
+
+
 @contextmanager
 def sqlite_pragmas(conn, **pragmas) -> Iterator[None]:
     """Set SQLite PRAGMAs for the block and put the previous values back after (PostgreSQL: nothing)."""

@@ -6,6 +6,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
+from registry.bulk import LARGE_LOAD_CACHE_SIZE
 from registry.enums import Category, ConditionGrade, MachineType, RuleOutcome
 from registry.errors import ValidationFailed
 from registry.extensions import db
@@ -158,7 +159,6 @@ def test_sql_path_persists_the_same_findings(rules):
     assert evaluation.rule_versions["XZ-8a"] == 1 and evaluation.finding_count == 2
 
 
-
 def test_a_persisted_run_gives_back_the_connections_page_cache(rules):
     """The run widens SQLite's page cache for its inserts, and only for them (PostgreSQL: nothing to set)."""
     make_asset(Category.CONSTRUCTION_MACHINE, commissioned_on=date(2013, 9, 1), design_life_years=15, detail=SOUND)
@@ -178,8 +178,9 @@ def test_a_persisted_run_gives_back_the_connections_page_cache(rules):
             sa.event.remove(db.engine, "after_cursor_execute", during)
     assert evaluation.finding_count == 1
     if sqlite:
-        assert seen and set(seen) == {services.EVALUATION_CACHE_SIZE} != {before}
+        assert seen and set(seen) == {LARGE_LOAD_CACHE_SIZE} != {before}
         assert db.session.connection().exec_driver_sql("PRAGMA cache_size").scalar() == before
+
 
 def test_tower_crane_band_rule(ctx):
     seed_packs(("national",))

@@ -1,6 +1,7 @@
 """Password and session policy: config defaults, overridden by the security administrator."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -45,34 +46,37 @@ def current_policy() -> dict[str, int]:
     """Return every setting: the stored override when present, else the configured value (cached per request)."""
     if has_request_context() and "_security_policy" in g:
         return g._security_policy
-    policy = _defaults()
-    for row in db.session.scalars(sa.select(SecurityPolicy)):
-        if row.key in policy:
-            policy[row.key] = row.value
+    policy = _over_defaults((row.key, row.value) for row in db.session.scalars(sa.select(SecurityPolicy)))
     if has_request_context():
         g._security_policy = policy
     return policy
 
 
-def stored_columns() -> list:
+def _over_defaults(stored: Iterable[tuple[str, int | None]]) -> dict[str, int]:
+    """Return the configured settings with the stored values (key, value; None: not stored) put over them."""
+    policy = _defaults()
+    for key, value in stored:
+        if key in policy and value is not None:
+            policy[key] = value
+    return policy
+
+
+@functools.cache
+def stored_columns() -> tuple:
     """Return one scalar subquery per setting (its stored value or NULL), to ride along a request's identity read.
 
     Every signed-in request reads the policy (idle logout, password age); selected with the user it
-    costs no round trip of its own. Read from the database on each request, so every host agrees.
+    costs no round trip of its own. Read from the database on each request, so every host agrees;
+    only the (immutable) subqueries are built once.
     """
-    return [sa.select(SecurityPolicy.value).where(SecurityPolicy.key == s.key).scalar_subquery()
-            .label(f"policy_{s.key.lower()}") for s in SETTINGS]
+    return tuple(sa.select(SecurityPolicy.value).where(SecurityPolicy.key == s.key).scalar_subquery()
+                 .label(f"policy_{s.key.lower()}") for s in SETTINGS)
 
 
 def keep_for_request(stored: Iterable[int | None]) -> None:
     """Cache for this request the settings read by `stored_columns()` (None: the configured value applies)."""
-    if not has_request_context():
-        return
-    policy = _defaults()
-    for setting, value in zip(SETTINGS, stored):
-        if value is not None:
-            policy[setting.key] = value
-    g._security_policy = policy
+    if has_request_context():
+        g._security_policy = _over_defaults(zip((s.key for s in SETTINGS), stored))
 
 
 def get(key: str) -> int:

@@ -14,7 +14,7 @@ from registry import clock
 from registry.assets import search
 from registry.assets.codes import SEQUENCE_DIGITS, code_for
 from registry.assets.models import DETAIL_MODELS, Asset
-from registry.bulk import bulk_insert, foreign_keys_checked_after, sqlite_pragmas
+from registry.bulk import LARGE_LOAD_CACHE_SIZE, bulk_insert, foreign_keys_checked_after, sqlite_pragmas
 from registry.db_types import utcnow
 from registry.disposals.models import Baseline, Disposal, Replacement, ReplacementLink
 from registry.disposals.queries import investment_by_year, recycled_cars_by_year
@@ -380,7 +380,7 @@ def seed_demo(count: int = 5000, progress: Callable[[int], None] | None = None) 
     with when_large(search.index_deferred(conn, start_id, first_unit_id)), \
             when_large(foreign_keys_checked_after(conn, loaded)):
         # The unique-code index still grows row by row; a bigger page cache keeps it off the disk.
-        with when_large(sqlite_pragmas(conn, cache_size=-262144)):
+        with when_large(sqlite_pragmas(conn, cache_size=LARGE_LOAD_CACHE_SIZE)):
             rng = random.Random(SEED + 1)
             unit_rows = _units(rng, max(70, min(count // 8, 40_000)))
             unit_cols = ["name", "kind", "township", "address", "contact", "phone"]
